@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace VllmSharp.KernelBench;
+
+/// <summary>
+/// The two hardware limits that bound inference on CPU, measured in-process so results can be reported as a fraction
+/// of what this machine can do right now: DRAM read bandwidth (decode) and peak f32 FMA throughput (prefill).
+/// Each runs on dedicated threads (not the engine's pool) and reports the best of several repetitions.
+/// </summary>
+public static unsafe class MachineLimits
+{
+    /// <summary>STREAM-style read bandwidth in GB/s (10^9 bytes/s): each thread sums its own slice of a buffer much larger than L3.</summary>
+    public static double MeasureReadBandwidthGBs(int threads)
+    {
+        const long bytes = 512L << 20; // 16× the 32 MiB L3, so every pass comes from DRAM
+        byte* buffer = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        try
+        {
+            new Span<byte>(buffer, (int)Math.Min(bytes, int.MaxValue)).Fill(1); // fault the pages in
+            long slice = bytes / threads / 256 * 256;
+            double best = 0;
+            for (int rep = 0; rep < 5; rep++)
+            {
+                double seconds = RunOnThreads(threads, t => SumBytes(buffer + t * slice, slice));
+                best = Math.Max(best, slice * threads / seconds / 1e9);
+            }
+            return best;
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(buffer);
+        }
+    }
+
+    /// <summary>Peak f32 GFLOP/s (an FMA counts 2): 12 independent accumulators per thread hide the FMA latency.</summary>
+    public static double MeasureFmaPeakGflops(int threads)
+    {
+        const long iterations = 20_000_000;
+        int lanes = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
+        double best = 0;
+        for (int rep = 0; rep < 3; rep++)
+        {
+            double seconds = RunOnThreads(threads, _ => FmaLoop(iterations));
+            best = Math.Max(best, threads * iterations * 12.0 * lanes * 2 / seconds / 1e9);
+        }
+        return best;
+    }
+
+    private static double RunOnThreads(int threads, Func<int, float> work)
+    {
+        using var start = new Barrier(threads + 1);
+        float sink = 0;
+        var workers = new Thread[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            int index = t;
+            workers[t] = new Thread(() =>
+            {
+                work(index); // warm-up (JIT, TLB)
+                start.SignalAndWait();
+                float r = work(index);
+                Interlocked.Exchange(ref sink, r);
+            });
+            workers[t].Start();
+        }
+        start.SignalAndWait();
+        var watch = Stopwatch.StartNew();
+        foreach (Thread w in workers) w.Join();
+        watch.Stop();
+        GC.KeepAlive(sink);
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    private static float SumBytes(byte* p, long length)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (long i = 0; i < length; i += 256)
+            {
+                a0 += Vector512.Load((float*)(p + i));
+                a1 += Vector512.Load((float*)(p + i + 64));
+                a2 += Vector512.Load((float*)(p + i + 128));
+                a3 += Vector512.Load((float*)(p + i + 192));
+            }
+            return Vector512.Sum(a0 + a1 + a2 + a3);
+        }
+        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        for (long i = 0; i < length; i += 128)
+        {
+            b0 += Vector256.Load((float*)(p + i));
+            b1 += Vector256.Load((float*)(p + i + 32));
+            b2 += Vector256.Load((float*)(p + i + 64));
+            b3 += Vector256.Load((float*)(p + i + 96));
+        }
+        return Vector256.Sum(b0 + b1 + b2 + b3);
+    }
+
+    private static float FmaLoop(long iterations)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> m = Vector512.Create(0.999999f), c = Vector512.Create(1e-7f);
+            Vector512<float> a0 = Vector512.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+            Vector512<float> a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+            for (long i = 0; i < iterations; i++)
+            {
+                a0 = Vector512.FusedMultiplyAdd(a0, m, c); a1 = Vector512.FusedMultiplyAdd(a1, m, c);
+                a2 = Vector512.FusedMultiplyAdd(a2, m, c); a3 = Vector512.FusedMultiplyAdd(a3, m, c);
+                a4 = Vector512.FusedMultiplyAdd(a4, m, c); a5 = Vector512.FusedMultiplyAdd(a5, m, c);
+                a6 = Vector512.FusedMultiplyAdd(a6, m, c); a7 = Vector512.FusedMultiplyAdd(a7, m, c);
+                a8 = Vector512.FusedMultiplyAdd(a8, m, c); a9 = Vector512.FusedMultiplyAdd(a9, m, c);
+                a10 = Vector512.FusedMultiplyAdd(a10, m, c); a11 = Vector512.FusedMultiplyAdd(a11, m, c);
+            }
+            return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+        }
+        else
+        {
+            Vector256<float> m = Vector256.Create(0.999999f), c = Vector256.Create(1e-7f);
+            Vector256<float> a0 = Vector256.Create(1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+            Vector256<float> a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+            for (long i = 0; i < iterations; i++)
+            {
+                a0 = Vector256.FusedMultiplyAdd(a0, m, c); a1 = Vector256.FusedMultiplyAdd(a1, m, c);
+                a2 = Vector256.FusedMultiplyAdd(a2, m, c); a3 = Vector256.FusedMultiplyAdd(a3, m, c);
+                a4 = Vector256.FusedMultiplyAdd(a4, m, c); a5 = Vector256.FusedMultiplyAdd(a5, m, c);
+                a6 = Vector256.FusedMultiplyAdd(a6, m, c); a7 = Vector256.FusedMultiplyAdd(a7, m, c);
+                a8 = Vector256.FusedMultiplyAdd(a8, m, c); a9 = Vector256.FusedMultiplyAdd(a9, m, c);
+                a10 = Vector256.FusedMultiplyAdd(a10, m, c); a11 = Vector256.FusedMultiplyAdd(a11, m, c);
+            }
+            return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+        }
+    }
+}

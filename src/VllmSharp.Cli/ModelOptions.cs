@@ -1,0 +1,35 @@
+using System.CommandLine;
+
+namespace VllmSharp.Cli;
+
+/// <summary>The model-selection flags shared by every command that loads a model (vLLM names and defaults).</summary>
+public sealed class ModelOptions
+{
+    public Argument<string?> Model { get; } = new("model")
+    {
+        Description = "HF model folder (config.json, tokenizer files, *.safetensors). Default: the built-in default model.",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+
+    public Option<string> DType { get; } = new("--dtype")
+    {
+        Description = "Weight dtype: auto, half, float16, bfloat16, float, float32.",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    public Option<string> LoadFormat { get; } = new("--load-format")
+    {
+        Description = "auto, safetensors, or dummy (random weights from config.json).",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    public Option<int> Seed { get; } = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
+
+    public void AddTo(Command command)
+    {
+        command.Arguments.Add(Model);
+        command.Options.Add(DType);
+        command.Options.Add(LoadFormat);
+        command.Options.Add(Seed);
+    }
+}

@@ -1,0 +1,3 @@
+using VllmSharp.Cli;
+
+return CliApp.Run(args);
