@@ -29,7 +29,8 @@ public static class ModelLoading
             ICausalLM model = ModelLoader.Load(dir, dtype, loadFormat, seed);
             loaded = new LoadedModel(dir, model, tokenizer);
         });
-        console.MarkupLine(Markup.Escape($"Loaded {loaded!.Model.Config.Architecture} from {loaded.Directory} ({loaded.Model.DType}, {loaded.Model.WeightBytesPerToken / 1e6:F0} MB of weights)"));
+        parse.InvocationConfiguration.Error.WriteLine(
+            $"Loaded {loaded!.Model.Config.Architecture} from {loaded.Directory} ({loaded.Model.DType}, {loaded.Model.WeightBytesPerToken / 1e6:F0} MB of weights)");
         return loaded;
     }
 }

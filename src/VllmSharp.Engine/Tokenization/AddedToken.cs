@@ -1,0 +1,11 @@
+namespace VllmSharp.Engine.Tokenization;
+
+/// <summary>An entry of tokenizer.json's <c>added_tokens</c> (or tokenizer_config's <c>added_tokens_decoder</c>).</summary>
+internal sealed record AddedToken(
+    int Id,
+    string Content,
+    bool Special,
+    bool LStrip = false,
+    bool RStrip = false,
+    bool SingleWord = false,
+    bool Normalized = false);
