@@ -59,6 +59,10 @@ public sealed class Request
 
     public int OutputTokenId(int index) => _allTokenIds[PromptTokenIds.Count + index];
 
+    /// <summary>Tokens [start, start + count) of prompt-then-output, without copying.</summary>
+    public ReadOnlySpan<int> TokenSpan(int start, int count)
+        => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_allTokenIds).Slice(start, count);
+
     public void AppendOutputToken(int tokenId)
     {
         _allTokenIds.Add(tokenId);
