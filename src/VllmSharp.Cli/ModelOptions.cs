@@ -11,6 +11,9 @@ public sealed class ModelOptions
         Arity = ArgumentArity.ZeroOrOne,
     };
 
+    /// <summary>vLLM also accepts the model as <c>--model</c>; it wins over the positional argument.</summary>
+    public Option<string?> ModelFlag { get; } = new("--model") { Description = "Same as the MODEL argument." };
+
     public Option<string> DType { get; } = new("--dtype")
     {
         Description = "Weight dtype: auto, half, float16, bfloat16, float, float32.",
@@ -25,9 +28,12 @@ public sealed class ModelOptions
 
     public Option<int> Seed { get; } = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
 
+    public string? ResolveModel(ParseResult parse) => parse.GetValue(ModelFlag) ?? parse.GetValue(Model);
+
     public void AddTo(Command command)
     {
         command.Arguments.Add(Model);
+        command.Options.Add(ModelFlag);
         command.Options.Add(DType);
         command.Options.Add(LoadFormat);
         command.Options.Add(Seed);

@@ -68,9 +68,6 @@ public class DecoderForCausalLM : ICausalLM
         }
     }
 
-    /// <summary>Parameters multiplied per token (matmuls only), for FLOP counts: 2 × this × tokens.</summary>
-    public long MatMulParametersPerToken => WeightBytesPerToken / _weights.DType.SizeInBytes();
-
     public ReadOnlySpan<float> Forward(ForwardBatch batch, KVCacheTensors kvCache)
     {
         int n = batch.NumTokens;

@@ -20,6 +20,9 @@ public interface ICausalLM : IDisposable
     /// <summary>Bytes of weights one decode step reads.</summary>
     long WeightBytesPerToken { get; }
 
+    /// <summary>Weights multiplied per token, for FLOP counts (2 × this per token).</summary>
+    long MatMulParametersPerToken => WeightBytesPerToken / DType.SizeInBytes();
+
     /// <summary>Runs the batch; the result is [NumLogits × VocabSize] and stays valid until the next call.</summary>
     ReadOnlySpan<float> Forward(ForwardBatch batch, KVCacheTensors kvCache);
 }

@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using VllmSharp.Core.Config;
+using VllmSharp.Core.Errors;
+using VllmSharp.Core.Outputs;
+using VllmSharp.Core.Sampling;
+using VllmSharp.Engine.Core;
+using VllmSharp.Engine.Outputs;
+using VllmSharp.Engine.Tokenization;
+
+namespace VllmSharp.Engine;
+
+/// <summary>
+/// The asynchronous engine frontend (vLLM's AsyncLLM): the engine core runs on its own thread; each request is an
+/// <see cref="IAsyncEnumerable{T}"/> of <see cref="RequestOutput"/>s. Stopping the enumeration early (cancellation,
+/// a disconnected client, <c>break</c>) aborts the request and frees its KV blocks.
+/// </summary>
+public sealed class AsyncLLM : IDisposable
+{
+    private readonly LoadedEngine _engine;
+    private readonly InputProcessor _inputProcessor;
+    private readonly OutputProcessor _outputProcessor;
+    private readonly object _outputLock = new();
+    private readonly EngineCoreThread _coreThread;
+    private readonly ConcurrentDictionary<string, RequestStream> _streams = new();
+    private readonly Task _outputHandler;
+
+    public AsyncLLM(EngineArgs args, Action<string>? log = null)
+    {
+        _engine = EngineFactory.Create(args, log);
+        _inputProcessor = new InputProcessor(_engine.Tokenizer, _engine.MaxModelLen, _engine.BlockSize);
+        _outputProcessor = new OutputProcessor(_engine.Tokenizer);
+        _coreThread = new EngineCoreThread(_engine.Core);
+        _outputHandler = Task.Run(HandleOutputsAsync);
+    }
+
+    public ITokenizer Tokenizer => _engine.Tokenizer;
+    public int MaxModelLen => _engine.MaxModelLen;
+    public string ModelPath => _engine.ModelPath;
+    internal EngineCore EngineCore => _engine.Core;
+
+    /// <summary>Requests still being generated.</summary>
+    public int NumUnfinishedRequests => _streams.Count;
+
+    /// <summary>
+    /// Streams the outputs of one request. Validation errors (bad params, prompt too long) are thrown when the
+    /// enumeration starts, before anything reaches the engine.
+    /// </summary>
+    public async IAsyncEnumerable<RequestOutput> GenerateAsync(PromptInput prompt, SamplingParams samplingParams, string requestId,
+        int priority = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ProcessedRequest request = _inputProcessor.Process(requestId, prompt, samplingParams, Now(), priority);
+        var stream = new RequestStream(request.Children.Select(c => c.RequestId).ToArray());
+        if (!_streams.TryAdd(requestId, stream))
+            throw new InvalidRequestException($"Request id '{requestId}' is already in use.", "request_id");
+        lock (_outputLock)
+            _outputProcessor.AddRequest(requestId, request.Prompt, request.PromptTokenIds, request.Params, request.ArrivalTime, stream.ChildIds);
+        foreach (var child in request.Children) _coreThread.AddRequest(child);
+
+        bool finished = false;
+        try
+        {
+            await foreach (RequestOutput output in stream.Channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                finished = output.Finished;
+                yield return output;
+                if (finished) yield break;
+            }
+        }
+        finally
+        {
+            if (!finished) Abort(requestId);
+            _streams.TryRemove(requestId, out _);
+        }
+    }
+
+    /// <summary>Stops a request wherever it is and frees its blocks; unknown ids are ignored.</summary>
+    public void Abort(string requestId)
+    {
+        if (!_streams.TryGetValue(requestId, out RequestStream? stream)) return;
+        lock (_outputLock) _outputProcessor.AbortRequests([requestId]);
+        _coreThread.AbortRequests(stream.ChildIds);
+        stream.Channel.Writer.TryComplete();
+    }
+
+    private async Task HandleOutputsAsync()
+    {
+        try
+        {
+            await foreach (IReadOnlyList<EngineCoreOutput> outputs in _coreThread.Outputs.ReadAllAsync().ConfigureAwait(false))
+            {
+                ProcessedOutputs processed;
+                lock (_outputLock) processed = _outputProcessor.ProcessOutputs(outputs, Now());
+                if (processed.ChildRequestsToAbort.Count > 0) _coreThread.AbortRequests(processed.ChildRequestsToAbort);
+                foreach (RequestOutput output in processed.RequestOutputs)
+                    if (_streams.TryGetValue(output.RequestId, out RequestStream? stream)) stream.Channel.Writer.TryWrite(output);
+            }
+        }
+        catch (Exception e)
+        {
+            // The engine failed: every open request fails with the error (the server maps it to a 500).
+            foreach (RequestStream stream in _streams.Values) stream.Channel.Writer.TryComplete(e);
+        }
+    }
+
+    private static double Now() => Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
+
+    public void Dispose()
+    {
+        _coreThread.Dispose();
+        _outputHandler.Wait();
+        _engine.Dispose();
+    }
+
+    private sealed class RequestStream(string[] childIds)
+    {
+        public string[] ChildIds { get; } = childIds;
+        public Channel<RequestOutput> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<RequestOutput>(new() { SingleReader = true });
+    }
+}

@@ -1,0 +1,50 @@
+using VllmSharp.Core.Config;
+using VllmSharp.Core.KVCache;
+using VllmSharp.Core.Scheduling;
+using VllmSharp.Engine.Tokenization;
+using VllmSharp.Runtime;
+using VllmSharp.Runtime.Models;
+
+namespace VllmSharp.Engine.Core;
+
+/// <summary>An engine core ready to run, with what the frontends need to feed it.</summary>
+public sealed record LoadedEngine(EngineCore Core, ITokenizer Tokenizer, string ModelPath, int MaxModelLen, int BlockSize) : IDisposable
+{
+    public void Dispose() => Core.Dispose();
+}
+
+/// <summary>Builds an engine from <see cref="EngineArgs"/>: model, tokenizer, KV cache sized from the memory budget.</summary>
+public static class EngineFactory
+{
+    public static LoadedEngine Create(EngineArgs args, Action<string>? log = null)
+    {
+        string modelPath = args.Model is null ? DefaultModel.EnsureCreated(log) : Path.GetFullPath(args.Model);
+        ITokenizer tokenizer = HfTokenizer.Load(modelPath);
+        ICausalLM model = ModelLoader.Load(modelPath, args.Dtype, args.LoadFormat, (ulong)args.Seed);
+        try
+        {
+            int maxModelLen = args.MaxModelLen ?? model.Config.MaxPositionEmbeddings;
+            if (maxModelLen > model.Config.MaxPositionEmbeddings)
+                throw new ArgumentException($"--max-model-len {maxModelLen} is larger than the model's max_position_embeddings ({model.Config.MaxPositionEmbeddings}).");
+            SchedulerConfig schedulerConfig = args.ToSchedulerConfig(maxModelLen);
+            schedulerConfig.Validate();
+
+            long budget = args.KvCacheMemory is null ? KVCacheBudget.DefaultBytes() : KVCacheBudget.ParseBytes(args.KvCacheMemory);
+            long bytesPerBlock = KVCacheTensors.BytesPerBlock(model.NumLayers, args.BlockSize, model.NumKvHeads, model.HeadDim);
+            int numBlocks = KVCacheBudget.NumBlocks(budget, bytesPerBlock, args.BlockSize, maxModelLen);
+            log?.Invoke($"KV cache: {numBlocks} blocks of {args.BlockSize} tokens = {(long)numBlocks * args.BlockSize} tokens "
+                      + $"({numBlocks * bytesPerBlock / (1024.0 * 1024 * 1024):F2} GiB); max_model_len {maxModelLen}, "
+                      + $"maximum concurrency at that length {(double)numBlocks * args.BlockSize / maxModelLen:F1}x");
+
+            var kvCacheManager = new KVCacheManager(numBlocks, args.BlockSize, args.EnablePrefixCaching);
+            var scheduler = new Scheduler(schedulerConfig, kvCacheManager);
+            var runner = new ModelRunner(model, numBlocks, args.BlockSize, schedulerConfig, args.Seed);
+            return new LoadedEngine(new EngineCore(scheduler, runner), tokenizer, modelPath, maxModelLen, args.BlockSize);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using VllmSharp.Core.Sampling;
+
+namespace VllmSharp.Engine.Sampling;
+
+/// <summary>
+/// One request's sampling state inside the model runner: its parameters, the token history the penalties look
+/// at, and its own random generator. Created when the request enters the runner, dropped when it leaves.
+/// </summary>
+/// <remarks>
+/// Penalties only touch tokens the request has seen, so the history is kept as distinct id lists (prompt ids
+/// sorted for lookup, output ids with counts) instead of vocabulary-wide masks: applying them costs
+/// O(distinct tokens), not O(vocabulary).
+/// </remarks>
+public sealed class SamplingState
+{
+    private readonly int[] _promptTokens;          // distinct, ascending
+    private readonly int[] _minTokensMaskIds;      // stop_token_ids ∪ EOS (unless ignore_eos), distinct
+    private readonly Dictionary<int, int> _outputCounts = [];
+    private readonly List<int> _outputDistinct = [];
+    private Xoshiro256StarStar _generator;
+
+    /// <param name="p">Validated parameters.</param>
+    /// <param name="promptTokenIds">The prompt, for the repetition penalty.</param>
+    /// <param name="eosTokenIds">The model's end-of-sequence ids, masked while min_tokens is unmet.</param>
+    /// <param name="fallbackSeed">Seeds the generator when <see cref="SamplingParams.Seed"/> is null (drawn from the engine's --seed).</param>
+    public SamplingState(SamplingParams p, IReadOnlyList<int> promptTokenIds, IReadOnlyCollection<int> eosTokenIds, long fallbackSeed)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        ArgumentNullException.ThrowIfNull(promptTokenIds);
+        ArgumentNullException.ThrowIfNull(eosTokenIds);
+        Params = p;
+        _generator = new Xoshiro256StarStar(p.Seed ?? fallbackSeed);
+
+        var prompt = new SortedSet<int>();
+        if (p.RepetitionPenalty != 1.0)
+            for (int i = 0; i < promptTokenIds.Count; i++) prompt.Add(promptTokenIds[i]);
+        _promptTokens = [.. prompt];
+
+        var mask = new SortedSet<int>(p.StopTokenIds);
+        if (!p.IgnoreEos) mask.UnionWith(eosTokenIds);
+        _minTokensMaskIds = [.. mask];
+    }
+
+    public SamplingParams Params { get; }
+
+    /// <summary>Tokens generated so far (each <see cref="AppendOutputToken"/> call counts one).</summary>
+    public int NumOutputTokens { get; private set; }
+
+    internal bool HasPenalties =>
+        Params.RepetitionPenalty != 1.0 || Params.FrequencyPenalty != 0 || Params.PresencePenalty != 0;
+
+    internal bool MinTokensActive => NumOutputTokens < Params.MinTokens && _minTokensMaskIds.Length > 0;
+
+    internal ReadOnlySpan<int> PromptTokens => _promptTokens;
+
+    internal ReadOnlySpan<int> MinTokensMaskIds => _minTokensMaskIds;
+
+    internal List<int> OutputDistinct => _outputDistinct;
+
+    internal Dictionary<int, int> OutputCounts => _outputCounts;
+
+    internal ref Xoshiro256StarStar Generator => ref _generator;
+
+    /// <summary>Records a generated token for the penalties and for min_tokens.</summary>
+    public void AppendOutputToken(int tokenId)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(tokenId);
+        NumOutputTokens++;
+        if (_outputCounts.TryGetValue(tokenId, out int count))
+        {
+            _outputCounts[tokenId] = count + 1;
+        }
+        else
+        {
+            _outputCounts[tokenId] = 1;
+            _outputDistinct.Add(tokenId);
+        }
+    }
+
+    internal bool PromptContains(int tokenId) => Array.BinarySearch(_promptTokens, tokenId) >= 0;
+}

@@ -1,0 +1,181 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+[assembly: InternalsVisibleTo("VllmSharp.Kernels.Tests")]
+[assembly: InternalsVisibleTo("VllmSharp.KernelBench")]
+
+namespace VllmSharp.Kernels;
+
+/// <summary>
+/// Linear layers: y = x · Wᵀ with weights used in place in their stored dtype (F32, F16, BF16) and f32 accumulation.
+/// Decode-sized batches take a bandwidth-bound GEMV path that streams each weight row once; larger batches take a
+/// cache-blocked GEMM path that converts panels of weights to f32 once and reuses them for all activation rows.
+/// Work is split over output rows across <see cref="WorkerPool.Shared"/>.
+/// </summary>
+public static unsafe partial class MatMul
+{
+    /// <summary>Largest m that takes the GEMV path (measured crossover ≈ 64 on Zen 5 for 896×4864 and 4864×896 bf16; see bench/VllmSharp.KernelBench).</summary>
+    internal static int GemvMaxRows = 48;
+
+    /// <summary>Benchmark switch: run the parallel loop on Parallel.For instead of <see cref="WorkerPool"/>.</summary>
+    internal static bool UseParallelFor;
+
+    /// <summary>Test hook, per calling thread: 0 = auto, 1 = scalar, 2 = 256-bit, 3 = 512-bit (if supported).</summary>
+    [ThreadStatic] internal static int ForcedTier;
+
+    /// <summary>Test hook, per calling thread: 0 = auto, 1 = always GEMV, 2 = always GEMM.</summary>
+    [ThreadStatic] internal static int ForcedPath;
+
+    /// <summary>y = x · Wᵀ for a single weight: x is m×k, W is n×k, y is m×n (all row-major).</summary>
+    public static void Forward(ReadOnlySpan<float> x, int m, WeightMatrix weight, Span<float> y)
+        => Forward(x, m, new ReadOnlySpan<WeightMatrix>(in weight), y);
+
+    /// <summary>
+    /// y = x · Wⱼᵀ for several weights sharing k (fused q/k/v or gate/up) in one parallel loop. y holds the outputs
+    /// one after another: block j is m × weights[j].Rows, starting at m × (rows of the weights before j).
+    /// </summary>
+    public static void Forward(ReadOnlySpan<float> x, int m, ReadOnlySpan<WeightMatrix> weights, Span<float> y)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        if (weights.IsEmpty) throw new ArgumentException("At least one weight matrix is required.", nameof(weights));
+        int k = weights[0].Cols;
+        long totalRows = 0;
+        for (int j = 0; j < weights.Length; j++)
+        {
+            WeightMatrix wj = weights[j];
+            if (wj.Cols != k)
+                throw new ArgumentException($"All weights must have the same Cols (k): weights[0] has {k}, weights[{j}] has {wj.Cols}.", nameof(weights));
+            if (wj.Rows < 0 || wj.Cols < 0)
+                throw new ArgumentException($"weights[{j}] has a negative shape {wj.Rows}×{wj.Cols}.", nameof(weights));
+            if (wj.Data == 0 && wj.SizeInBytes > 0)
+                throw new ArgumentException($"weights[{j}] has no data.", nameof(weights));
+            if (wj.Type is not (DType.F32 or DType.F16 or DType.BF16))
+                throw new ArgumentException($"weights[{j}] has unsupported dtype {wj.Type}.", nameof(weights));
+            totalRows += wj.Rows;
+        }
+        if (x.Length != (long)m * k)
+            throw new ArgumentException($"x must hold m×k = {m}×{k} = {(long)m * k} floats but has {x.Length}.", nameof(x));
+        if (y.Length != m * totalRows)
+            throw new ArgumentException($"y must hold m×(total rows) = {m}×{totalRows} = {m * totalRows} floats but has {y.Length}.", nameof(y));
+        if (m == 0 || totalRows == 0) return;
+        if (k == 0)
+        {
+            y.Clear(); // empty dot products
+            return;
+        }
+
+        fixed (float* px = x)
+        fixed (float* py = y)
+        fixed (WeightMatrix* pw = weights)
+        {
+            int tier = ForcedTier != 0 ? ForcedTier : 3;
+            if (tier >= 3 && Vector512.IsHardwareAccelerated)
+                Run<Ops512, Vector512<float>>(px, m, k, pw, weights.Length, totalRows, py);
+            else if (tier >= 2 && Vector256.IsHardwareAccelerated)
+                Run<Ops256, Vector256<float>>(px, m, k, pw, weights.Length, totalRows, py);
+            else
+                Run<OpsScalar, float>(px, m, k, pw, weights.Length, totalRows, py);
+        }
+    }
+
+    private static void Run<TOps, TV>(float* x, int m, int k, WeightMatrix* weights, int weightCount, long totalRows, float* y)
+        where TOps : struct, IVectorOps<TV> where TV : struct
+    {
+        int threads = UseParallelFor ? Environment.ProcessorCount : WorkerPool.Shared.ThreadCount;
+        bool gemm = ForcedPath != 0 ? ForcedPath == 2 : m > GemvMaxRows;
+        int chunk;
+        if (gemm)
+        {
+            // Enough column panels for balance, but each as wide as GemmNc allows to amortise packing.
+            int nr = TOps.StripVectors * TOps.Count;
+            long perTask = (totalRows + threads * 4 - 1) / (threads * 4);
+            chunk = (int)Math.Clamp((perTask + nr - 1) / nr * nr, nr, Math.Max(nr, GemmNc));
+        }
+        else
+        {
+            // ~8 tasks per thread balance uneven progress; at least 16 rows keep per-task overhead small.
+            long perTask = (totalRows + threads * 8 - 1) / (threads * 8);
+            chunk = (int)Math.Max(16, (perTask + GemvRowBlock - 1) / GemvRowBlock * GemvRowBlock);
+        }
+
+        int tasks = 0;
+        bool anyBf16 = false;
+        for (int j = 0; j < weightCount; j++)
+        {
+            tasks += (weights[j].Rows + chunk - 1) / chunk;
+            anyBf16 |= weights[j].Type == DType.BF16;
+        }
+
+        float* xPairs = x;
+        if (!gemm && anyBf16)
+        {
+            xPairs = PairScratch.ForCurrentThread((long)m * k);
+            DeinterleavePairs(x, m, k, TOps.Count, xPairs);
+        }
+
+        var job = new LinearJob<TOps, TV>
+        {
+            X = x, XPairs = xPairs, M = m, K = k, Weights = weights, WeightCount = weightCount, Y = y, Chunk = chunk, Gemm = gemm,
+        };
+        if (UseParallelFor) RunOnParallelFor(tasks, job);
+        else WorkerPool.Shared.For(tasks, ref job);
+    }
+
+    // Separate method: a lambda capturing `job` in Run would allocate its closure on every call, used or not.
+    private static void RunOnParallelFor<TJob>(int tasks, TJob job) where TJob : struct, IParallelJob
+        => Parallel.For(0, tasks, i => job.Execute(i));
+
+    /// <summary>The calling thread's buffer for de-interleaved activations (bf16 GEMV), grown as needed, pinned.</summary>
+    private static class PairScratch
+    {
+        [ThreadStatic] private static float[]? t_buffer;
+
+        public static float* ForCurrentThread(long floats)
+        {
+            if (t_buffer is null || t_buffer.Length < floats)
+                t_buffer = GC.AllocateUninitializedArray<float>((int)Math.Max(floats, 4096), pinned: true);
+            return (float*)Unsafe.AsPointer(ref t_buffer[0]);
+        }
+    }
+
+    /// <summary>Task i covers one chunk of output rows of one weight; tasks of all weights form one loop.</summary>
+    private struct LinearJob<TOps, TV> : IParallelJob where TOps : struct, IVectorOps<TV> where TV : struct
+    {
+        public float* X, XPairs;
+        public int M, K;
+        public WeightMatrix* Weights;
+        public int WeightCount;
+        public float* Y;
+        public int Chunk;
+        public bool Gemm;
+
+        public readonly void Execute(int index)
+        {
+            float* y = Y;
+            for (int j = 0; j < WeightCount; j++)
+            {
+                WeightMatrix w = Weights[j];
+                int tasks = (w.Rows + Chunk - 1) / Chunk;
+                if (index < tasks)
+                {
+                    int start = index * Chunk, end = Math.Min(w.Rows, start + Chunk);
+                    switch (w.Type)
+                    {
+                        case DType.F32: Range<LoadF32>((byte*)w.Data, w.Rows, start, end, y); break;
+                        case DType.F16: Range<LoadF16>((byte*)w.Data, w.Rows, start, end, y); break;
+                        default: Range<LoadBf16>((byte*)w.Data, w.Rows, start, end, y); break;
+                    }
+                    return;
+                }
+                index -= tasks;
+                y += (long)M * w.Rows;
+            }
+        }
+
+        private readonly void Range<TW>(byte* w, int ldy, int start, int end, float* y) where TW : struct, IWeightLoad
+        {
+            if (Gemm) GemmRange<TOps, TV, TW>(X, M, K, w, start, end, y, ldy);
+            else GemvRange<TOps, TV, TW>(X, TW.Paired ? XPairs : X, M, K, w, start, end, y, ldy);
+        }
+    }
+}
