@@ -1,147 +1,140 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace VllmSharp.Kernels;
 
 /// <summary>
-/// Measures the two limits that bound inference on this machine, so benchmarks can report fractions of them:
-/// memory read bandwidth (bounds decode) and the f32 FMA peak (bounds prefill). Each runs on dedicated threads
-/// started together and reports the best of a few repetitions.
+/// The two hardware limits that bound inference on CPU, measured in-process so results can be reported as a fraction
+/// of what this machine can do right now: DRAM read bandwidth (decode) and peak f32 FMA throughput (prefill).
+/// Each runs on dedicated threads (not the engine's pool) and reports the best of several repetitions.
 /// </summary>
-public static class MachineLimits
+public static unsafe class MachineLimits
 {
-    private const int Repetitions = 3;
-
-    /// <summary>STREAM-style read bandwidth in GB/s: every thread sums its own slice of a 1 GiB buffer.</summary>
-    public static unsafe double MeasureReadBandwidthGBs(int threads)
+    /// <summary>STREAM-style read bandwidth in GB/s (10^9 bytes/s): each thread sums its own slice of a buffer much larger than L3.</summary>
+    public static double MeasureReadBandwidthGBs(int threads)
     {
-        const long bytes = 1L << 30;
-        float* data = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        const long bytes = 512L << 20; // 16× the 32 MiB L3, so every pass comes from DRAM
+        byte* buffer = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
         try
         {
-            long count = bytes / sizeof(float);
-            new Span<float>(data, (int)Math.Min(count, int.MaxValue)).Fill(1f); // touch every page first
-            long perThread = count / threads / 64 * 64;
+            new Span<byte>(buffer, (int)Math.Min(bytes, int.MaxValue)).Fill(1); // fault the pages in
+            long slice = bytes / threads / 256 * 256;
             double best = 0;
-            for (int rep = 0; rep < Repetitions; rep++)
+            for (int rep = 0; rep < 5; rep++)
             {
-                double seconds = RunOnThreads(threads, t => Sink(SumSlice(data + t * perThread, perThread)));
-                best = Math.Max(best, perThread * threads * sizeof(float) / seconds / 1e9);
+                double seconds = RunOnThreads(threads, t => SumBytes(buffer + t * slice, slice));
+                best = Math.Max(best, slice * threads / seconds / 1e9);
             }
             return best;
         }
         finally
         {
-            System.Runtime.InteropServices.NativeMemory.AlignedFree(data);
+            NativeMemory.AlignedFree(buffer);
         }
     }
 
-    /// <summary>f32 FMA peak in GFLOP/s (2 flops per lane per FMA) with 12 independent vector accumulators per thread
-    /// (4 scalar ones on the scalar tier).</summary>
+    /// <summary>Peak f32 GFLOP/s (an FMA counts 2): 12 independent accumulators per thread hide the FMA latency.</summary>
     public static double MeasureFmaPeakGflops(int threads)
     {
-        const int iterations = 20_000_000;
+        const long iterations = 20_000_000;
         int lanes = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 1;
-        int chains = lanes == 1 ? 4 : 12;
         double best = 0;
-        for (int rep = 0; rep < Repetitions; rep++)
+        for (int rep = 0; rep < 3; rep++)
         {
-            double seconds = RunOnThreads(threads, _ => Sink(lanes switch
-            {
-                16 => Fma512(iterations),
-                8 => Fma256(iterations),
-                _ => FmaScalar(iterations),
-            }));
-            best = Math.Max(best, 2.0 * chains * lanes * iterations * threads / seconds / 1e9);
+            double seconds = RunOnThreads(threads, _ => FmaLoop(iterations));
+            best = Math.Max(best, threads * iterations * 12.0 * lanes * 2 / seconds / 1e9);
         }
         return best;
     }
 
-    private static double RunOnThreads(int threads, Action<int> work)
+    private static double RunOnThreads(int threads, Func<int, float> work)
     {
         using var start = new Barrier(threads + 1);
+        float sink = 0;
         var workers = new Thread[threads];
         for (int t = 0; t < threads; t++)
         {
             int index = t;
-            workers[t] = new Thread(() => { start.SignalAndWait(); work(index); });
+            workers[t] = new Thread(() =>
+            {
+                work(index); // warm-up (JIT, TLB)
+                start.SignalAndWait();
+                float r = work(index);
+                Interlocked.Exchange(ref sink, r);
+            });
             workers[t].Start();
         }
         start.SignalAndWait();
-        var clock = Stopwatch.StartNew();
-        foreach (Thread worker in workers) worker.Join();
-        return clock.Elapsed.TotalSeconds;
+        var watch = Stopwatch.StartNew();
+        foreach (Thread w in workers) w.Join();
+        watch.Stop();
+        GC.KeepAlive(sink);
+        return watch.Elapsed.TotalSeconds;
     }
 
-    private static volatile float s_sink;
-
-    private static void Sink(float value) => s_sink = value;
-
-    private static unsafe float SumSlice(float* p, long count)
+    private static float SumBytes(byte* p, long length)
     {
         if (Vector512.IsHardwareAccelerated)
         {
-            Vector512<float> a = default, b = default, c = default, d = default;
-            for (long i = 0; i < count; i += 64)
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (long i = 0; i < length; i += 256)
             {
-                a += Vector512.Load(p + i);
-                b += Vector512.Load(p + i + 16);
-                c += Vector512.Load(p + i + 32);
-                d += Vector512.Load(p + i + 48);
+                a0 += Vector512.Load((float*)(p + i));
+                a1 += Vector512.Load((float*)(p + i + 64));
+                a2 += Vector512.Load((float*)(p + i + 128));
+                a3 += Vector512.Load((float*)(p + i + 192));
             }
-            return Vector512.Sum(a + b + c + d);
+            return Vector512.Sum(a0 + a1 + a2 + a3);
         }
-        Vector256<float> e = default, f = default, g = default, h = default;
-        for (long i = 0; i < count; i += 32)
+        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        for (long i = 0; i < length; i += 128)
         {
-            e += Vector256.Load(p + i);
-            f += Vector256.Load(p + i + 8);
-            g += Vector256.Load(p + i + 16);
-            h += Vector256.Load(p + i + 24);
+            b0 += Vector256.Load((float*)(p + i));
+            b1 += Vector256.Load((float*)(p + i + 32));
+            b2 += Vector256.Load((float*)(p + i + 64));
+            b3 += Vector256.Load((float*)(p + i + 96));
         }
-        return Vector256.Sum(e + f + g + h);
+        return Vector256.Sum(b0 + b1 + b2 + b3);
     }
 
-    private static float Fma512(int iterations)
+    private static float FmaLoop(long iterations)
     {
-        Vector512<float> x = Vector512.Create(0.999f), y = Vector512.Create(1e-7f);
-        Vector512<float> a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x, a8 = x, a9 = x, a10 = x, a11 = x;
-        for (int i = 0; i < iterations; i++)
+        if (Vector512.IsHardwareAccelerated)
         {
-            a0 = Vector512.FusedMultiplyAdd(a0, x, y); a1 = Vector512.FusedMultiplyAdd(a1, x, y);
-            a2 = Vector512.FusedMultiplyAdd(a2, x, y); a3 = Vector512.FusedMultiplyAdd(a3, x, y);
-            a4 = Vector512.FusedMultiplyAdd(a4, x, y); a5 = Vector512.FusedMultiplyAdd(a5, x, y);
-            a6 = Vector512.FusedMultiplyAdd(a6, x, y); a7 = Vector512.FusedMultiplyAdd(a7, x, y);
-            a8 = Vector512.FusedMultiplyAdd(a8, x, y); a9 = Vector512.FusedMultiplyAdd(a9, x, y);
-            a10 = Vector512.FusedMultiplyAdd(a10, x, y); a11 = Vector512.FusedMultiplyAdd(a11, x, y);
+            Vector512<float> m = Vector512.Create(0.999999f), c = Vector512.Create(1e-7f);
+            // Distinct starting values: identical chains could be merged by the JIT and overstate the peak.
+            Vector512<float> a0 = Vector512.Create(1f), a1 = Vector512.Create(2f), a2 = Vector512.Create(3f), a3 = Vector512.Create(4f);
+            Vector512<float> a4 = Vector512.Create(5f), a5 = Vector512.Create(6f), a6 = Vector512.Create(7f), a7 = Vector512.Create(8f);
+            Vector512<float> a8 = Vector512.Create(9f), a9 = Vector512.Create(10f), a10 = Vector512.Create(11f), a11 = Vector512.Create(12f);
+            for (long i = 0; i < iterations; i++)
+            {
+                a0 = Vector512.FusedMultiplyAdd(a0, m, c); a1 = Vector512.FusedMultiplyAdd(a1, m, c);
+                a2 = Vector512.FusedMultiplyAdd(a2, m, c); a3 = Vector512.FusedMultiplyAdd(a3, m, c);
+                a4 = Vector512.FusedMultiplyAdd(a4, m, c); a5 = Vector512.FusedMultiplyAdd(a5, m, c);
+                a6 = Vector512.FusedMultiplyAdd(a6, m, c); a7 = Vector512.FusedMultiplyAdd(a7, m, c);
+                a8 = Vector512.FusedMultiplyAdd(a8, m, c); a9 = Vector512.FusedMultiplyAdd(a9, m, c);
+                a10 = Vector512.FusedMultiplyAdd(a10, m, c); a11 = Vector512.FusedMultiplyAdd(a11, m, c);
+            }
+            return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
         }
-        return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
-    }
-
-    private static float Fma256(int iterations)
-    {
-        Vector256<float> x = Vector256.Create(0.999f), y = Vector256.Create(1e-7f);
-        Vector256<float> a0 = x, a1 = x, a2 = x, a3 = x, a4 = x, a5 = x, a6 = x, a7 = x, a8 = x, a9 = x, a10 = x, a11 = x;
-        for (int i = 0; i < iterations; i++)
+        else
         {
-            a0 = Vector256.FusedMultiplyAdd(a0, x, y); a1 = Vector256.FusedMultiplyAdd(a1, x, y);
-            a2 = Vector256.FusedMultiplyAdd(a2, x, y); a3 = Vector256.FusedMultiplyAdd(a3, x, y);
-            a4 = Vector256.FusedMultiplyAdd(a4, x, y); a5 = Vector256.FusedMultiplyAdd(a5, x, y);
-            a6 = Vector256.FusedMultiplyAdd(a6, x, y); a7 = Vector256.FusedMultiplyAdd(a7, x, y);
-            a8 = Vector256.FusedMultiplyAdd(a8, x, y); a9 = Vector256.FusedMultiplyAdd(a9, x, y);
-            a10 = Vector256.FusedMultiplyAdd(a10, x, y); a11 = Vector256.FusedMultiplyAdd(a11, x, y);
+            Vector256<float> m = Vector256.Create(0.999999f), c = Vector256.Create(1e-7f);
+            // Distinct starting values: identical chains could be merged by the JIT and overstate the peak.
+            Vector256<float> a0 = Vector256.Create(1f), a1 = Vector256.Create(2f), a2 = Vector256.Create(3f), a3 = Vector256.Create(4f);
+            Vector256<float> a4 = Vector256.Create(5f), a5 = Vector256.Create(6f), a6 = Vector256.Create(7f), a7 = Vector256.Create(8f);
+            Vector256<float> a8 = Vector256.Create(9f), a9 = Vector256.Create(10f), a10 = Vector256.Create(11f), a11 = Vector256.Create(12f);
+            for (long i = 0; i < iterations; i++)
+            {
+                a0 = Vector256.FusedMultiplyAdd(a0, m, c); a1 = Vector256.FusedMultiplyAdd(a1, m, c);
+                a2 = Vector256.FusedMultiplyAdd(a2, m, c); a3 = Vector256.FusedMultiplyAdd(a3, m, c);
+                a4 = Vector256.FusedMultiplyAdd(a4, m, c); a5 = Vector256.FusedMultiplyAdd(a5, m, c);
+                a6 = Vector256.FusedMultiplyAdd(a6, m, c); a7 = Vector256.FusedMultiplyAdd(a7, m, c);
+                a8 = Vector256.FusedMultiplyAdd(a8, m, c); a9 = Vector256.FusedMultiplyAdd(a9, m, c);
+                a10 = Vector256.FusedMultiplyAdd(a10, m, c); a11 = Vector256.FusedMultiplyAdd(a11, m, c);
+            }
+            return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
         }
-        return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
-    }
-
-    private static float FmaScalar(int iterations)
-    {
-        float x = 0.999f, y = 1e-7f, a0 = x, a1 = x, a2 = x, a3 = x;
-        for (int i = 0; i < iterations; i++)
-        {
-            a0 = MathF.FusedMultiplyAdd(a0, x, y); a1 = MathF.FusedMultiplyAdd(a1, x, y);
-            a2 = MathF.FusedMultiplyAdd(a2, x, y); a3 = MathF.FusedMultiplyAdd(a3, x, y);
-        }
-        return a0 + a1 + a2 + a3;
     }
 }

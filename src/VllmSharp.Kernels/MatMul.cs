@@ -99,23 +99,11 @@ public static unsafe partial class MatMul
         }
 
         int tasks = 0;
-        bool anyBf16 = false;
-        for (int j = 0; j < weightCount; j++)
-        {
-            tasks += (weights[j].Rows + chunk - 1) / chunk;
-            anyBf16 |= weights[j].Type == DType.BF16;
-        }
-
-        float* xPairs = x;
-        if (!gemm && anyBf16)
-        {
-            xPairs = PairScratch.ForCurrentThread((long)m * k);
-            DeinterleavePairs(x, m, k, TOps.Count, xPairs);
-        }
+        for (int j = 0; j < weightCount; j++) tasks += (weights[j].Rows + chunk - 1) / chunk;
 
         var job = new LinearJob<TOps, TV>
         {
-            X = x, XPairs = xPairs, M = m, K = k, Weights = weights, WeightCount = weightCount, Y = y, Chunk = chunk, Gemm = gemm,
+            X = x, M = m, K = k, Weights = weights, WeightCount = weightCount, Y = y, Chunk = chunk, Gemm = gemm,
         };
         if (UseParallelFor) RunOnParallelFor(tasks, job);
         else WorkerPool.Shared.For(tasks, ref job);
@@ -125,23 +113,10 @@ public static unsafe partial class MatMul
     private static void RunOnParallelFor<TJob>(int tasks, TJob job) where TJob : struct, IParallelJob
         => Parallel.For(0, tasks, i => job.Execute(i));
 
-    /// <summary>The calling thread's buffer for de-interleaved activations (bf16 GEMV), grown as needed, pinned.</summary>
-    private static class PairScratch
-    {
-        [ThreadStatic] private static float[]? t_buffer;
-
-        public static float* ForCurrentThread(long floats)
-        {
-            if (t_buffer is null || t_buffer.Length < floats)
-                t_buffer = GC.AllocateUninitializedArray<float>((int)Math.Max(floats, 4096), pinned: true);
-            return (float*)Unsafe.AsPointer(ref t_buffer[0]);
-        }
-    }
-
     /// <summary>Task i covers one chunk of output rows of one weight; tasks of all weights form one loop.</summary>
     private struct LinearJob<TOps, TV> : IParallelJob where TOps : struct, IVectorOps<TV> where TV : struct
     {
-        public float* X, XPairs;
+        public float* X;
         public int M, K;
         public WeightMatrix* Weights;
         public int WeightCount;
@@ -175,7 +150,7 @@ public static unsafe partial class MatMul
         private readonly void Range<TW>(byte* w, int ldy, int start, int end, float* y) where TW : struct, IWeightLoad
         {
             if (Gemm) GemmRange<TOps, TV, TW>(X, M, K, w, start, end, y, ldy);
-            else GemvRange<TOps, TV, TW>(X, TW.Paired ? XPairs : X, M, K, w, start, end, y, ldy);
+            else GemvRange<TOps, TV, TW>(X, M, K, w, start, end, y, ldy);
         }
     }
 }

@@ -12,11 +12,7 @@ public static unsafe partial class MatMul
     /// Each weight row is streamed from memory once in its own dtype and converted in registers; activation rows
     /// are taken 4 at a time so the weight tile (4 rows, still in L1/L2) is reused by every chunk of m.
     /// </summary>
-    /// <remarks>
-    /// For paired dtypes (bf16) <paramref name="xPairs"/> holds x with each block of 2·Count elements split into its
-    /// even then odd elements (see <see cref="DeinterleavePairs"/>); otherwise it is x itself.
-    /// </remarks>
-    private static void GemvRange<TOps, TV, TW>(float* x, float* xPairs, int m, int k, byte* w, int rowStart, int rowEnd, float* y, int ldy)
+    private static void GemvRange<TOps, TV, TW>(float* x, int m, int k, byte* w, int rowStart, int rowEnd, float* y, int ldy)
         where TOps : struct, IVectorOps<TV> where TV : struct where TW : struct, IWeightLoad
     {
         long rowBytes = (long)k * TW.ElementSize;
@@ -27,14 +23,13 @@ public static unsafe partial class MatMul
             for (int i = 0; i < m; i += 4)
             {
                 float* xi = x + (long)i * k;
-                float* xpi = xPairs + (long)i * k;
                 float* yi = y + (long)i * ldy + r;
                 switch (m - i)
                 {
-                    case 1: GemvTile<TOps, TV, TW, Rows1>(wr, rowBytes, valid, xi, xpi, k, yi, ldy); break;
-                    case 2: GemvTile<TOps, TV, TW, Rows2>(wr, rowBytes, valid, xi, xpi, k, yi, ldy); break;
-                    case 3: GemvTile<TOps, TV, TW, Rows3>(wr, rowBytes, valid, xi, xpi, k, yi, ldy); break;
-                    default: GemvTile<TOps, TV, TW, Rows4>(wr, rowBytes, valid, xi, xpi, k, yi, ldy); break;
+                    case 1: GemvTile<TOps, TV, TW, Rows1>(wr, rowBytes, valid, xi, k, yi, ldy); break;
+                    case 2: GemvTile<TOps, TV, TW, Rows2>(wr, rowBytes, valid, xi, k, yi, ldy); break;
+                    case 3: GemvTile<TOps, TV, TW, Rows3>(wr, rowBytes, valid, xi, k, yi, ldy); break;
+                    default: GemvTile<TOps, TV, TW, Rows4>(wr, rowBytes, valid, xi, k, yi, ldy); break;
                 }
             }
         }
@@ -48,7 +43,7 @@ public static unsafe partial class MatMul
     /// not stored, which keeps the hot loop free of edge cases.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemvTile<TOps, TV, TW, TM>(byte* w, long rowBytes, int validRows, float* x, float* xPairs, int k, float* y, int ldy)
+    private static void GemvTile<TOps, TV, TW, TM>(byte* w, long rowBytes, int validRows, float* x, int k, float* y, int ldy)
         where TOps : struct, IVectorOps<TV> where TV : struct where TW : struct, IWeightLoad where TM : struct, IRowCount
     {
         byte* w0 = w;
@@ -64,43 +59,8 @@ public static unsafe partial class MatMul
 
         int step = TOps.Count;
         int es = TW.ElementSize;
+        int kVec = k - k % step;
         int kk = 0;
-        if (TW.Paired)
-        {
-            // Same accumulator for the even and the odd half, in a fixed order: results stay independent of TM.
-            float* p0 = xPairs, p1 = xPairs + k, p2 = xPairs + 2L * k, p3 = xPairs + 3L * k;
-            int kPairs = k - k % (2 * step);
-            for (; kk < kPairs; kk += 2 * step)
-            {
-                long off = (long)kk * es;
-                TV v0 = TW.LoadPair<TOps, TV>(w0 + off, out TV o0);
-                TV v1 = TW.LoadPair<TOps, TV>(w1 + off, out TV o1);
-                TV v2 = TW.LoadPair<TOps, TV>(w2 + off, out TV o2);
-                TV v3 = TW.LoadPair<TOps, TV>(w3 + off, out TV o3);
-                TV xe = TOps.Load(p0 + kk), xo = TOps.Load(p0 + kk + step);
-                a00 = TOps.Fma(o0, xo, TOps.Fma(v0, xe, a00)); a01 = TOps.Fma(o1, xo, TOps.Fma(v1, xe, a01));
-                a02 = TOps.Fma(o2, xo, TOps.Fma(v2, xe, a02)); a03 = TOps.Fma(o3, xo, TOps.Fma(v3, xe, a03));
-                if (TM.Value > 1)
-                {
-                    xe = TOps.Load(p1 + kk); xo = TOps.Load(p1 + kk + step);
-                    a10 = TOps.Fma(o0, xo, TOps.Fma(v0, xe, a10)); a11 = TOps.Fma(o1, xo, TOps.Fma(v1, xe, a11));
-                    a12 = TOps.Fma(o2, xo, TOps.Fma(v2, xe, a12)); a13 = TOps.Fma(o3, xo, TOps.Fma(v3, xe, a13));
-                }
-                if (TM.Value > 2)
-                {
-                    xe = TOps.Load(p2 + kk); xo = TOps.Load(p2 + kk + step);
-                    a20 = TOps.Fma(o0, xo, TOps.Fma(v0, xe, a20)); a21 = TOps.Fma(o1, xo, TOps.Fma(v1, xe, a21));
-                    a22 = TOps.Fma(o2, xo, TOps.Fma(v2, xe, a22)); a23 = TOps.Fma(o3, xo, TOps.Fma(v3, xe, a23));
-                }
-                if (TM.Value > 3)
-                {
-                    xe = TOps.Load(p3 + kk); xo = TOps.Load(p3 + kk + step);
-                    a30 = TOps.Fma(o0, xo, TOps.Fma(v0, xe, a30)); a31 = TOps.Fma(o1, xo, TOps.Fma(v1, xe, a31));
-                    a32 = TOps.Fma(o2, xo, TOps.Fma(v2, xe, a32)); a33 = TOps.Fma(o3, xo, TOps.Fma(v3, xe, a33));
-                }
-            }
-        }
-        int kVec = TW.Paired ? kk : k - k % step;
         for (; kk < kVec; kk += step)
         {
             long off = (long)kk * es;
@@ -131,29 +91,6 @@ public static unsafe partial class MatMul
         if (TM.Value > 1) StoreGemvRow<TOps, TV, TW>(a10, a11, a12, a13, w0, w1, w2, w3, x1, kk, k, y + ldy, validRows);
         if (TM.Value > 2) StoreGemvRow<TOps, TV, TW>(a20, a21, a22, a23, w0, w1, w2, w3, x2, kk, k, y + 2L * ldy, validRows);
         if (TM.Value > 3) StoreGemvRow<TOps, TV, TW>(a30, a31, a32, a33, w0, w1, w2, w3, x3, kk, k, y + 3L * ldy, validRows);
-    }
-
-    /// <summary>
-    /// Copies x (m rows of k) to <paramref name="dst"/> with every full block of 2·width elements reordered as its
-    /// even elements followed by its odd elements, matching <see cref="IVectorOps{TV}.LoadBf16Pair"/>; the tail past
-    /// the last full block is left unused (the GEMV reads the tail from x).
-    /// </summary>
-    private static void DeinterleavePairs(float* x, int m, int k, int width, float* dst)
-    {
-        int block = 2 * width;
-        int kPairs = k - k % block;
-        for (int i = 0; i < m; i++)
-        {
-            float* src = x + (long)i * k, d = dst + (long)i * k;
-            for (int b = 0; b < kPairs; b += block)
-            {
-                for (int t = 0; t < width; t++)
-                {
-                    d[b + t] = src[b + 2 * t];
-                    d[b + width + t] = src[b + 2 * t + 1];
-                }
-            }
-        }
     }
 
     /// <summary>Reduces one activation row's 4 accumulators, adds the k tail (k mod vector width) and stores.</summary>

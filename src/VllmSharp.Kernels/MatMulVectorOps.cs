@@ -29,11 +29,6 @@ public static unsafe partial class MatMul
         static abstract TV LoadBf16(ushort* p);
         /// <summary>Loads Count f16 values and widens them to f32 (exact, inf/NaN preserved).</summary>
         static abstract TV LoadF16(ushort* p);
-        /// <summary>
-        /// Loads 2·Count bf16 values with one full-width load: returns the even-indexed ones as f32 and the odd ones
-        /// in <paramref name="odd"/>. Each 32-bit lane holds an (even, odd) pair, so this is one shift and one mask.
-        /// </summary>
-        static abstract TV LoadBf16Pair(ushort* p, out TV odd);
     }
 
     // 2^112 rescales an f16 exponent (bias 15) placed in an f32 exponent field (bias 127); exact, also for subnormals.
@@ -67,14 +62,6 @@ public static unsafe partial class MatMul
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> LoadBf16(ushort* p)
             => Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Vector256.Load(p)), 16).AsSingle();
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> LoadBf16Pair(ushort* p, out Vector512<float> odd)
-        {
-            Vector512<uint> v = Vector512.Load((uint*)p);
-            odd = (v & Vector512.Create(0xFFFF0000u)).AsSingle();
-            return Avx512F.ShiftLeftLogical(v, 16).AsSingle();
-        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<float> LoadF16(ushort* p)
@@ -118,14 +105,6 @@ public static unsafe partial class MatMul
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> LoadBf16(ushort* p)
             => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Vector128.Load(p)), 16).AsSingle();
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> LoadBf16Pair(ushort* p, out Vector256<float> odd)
-        {
-            Vector256<uint> v = Vector256.Load((uint*)p);
-            odd = (v & Vector256.Create(0xFFFF0000u)).AsSingle();
-            return Avx2.ShiftLeftLogical(v, 16).AsSingle();
-        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> LoadF16(ushort* p)
@@ -172,13 +151,6 @@ public static unsafe partial class MatMul
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float LoadF16(ushort* p) => F16ToSingle(*p);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static float LoadBf16Pair(ushort* p, out float odd)
-        {
-            odd = Bf16ToSingle(p[1]);
-            return Bf16ToSingle(p[0]);
-        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -13,18 +13,10 @@ public static unsafe partial class MatMul
         static abstract int ElementSize { get; }
         static abstract TV Load<TOps, TV>(byte* p) where TOps : struct, IVectorOps<TV> where TV : struct;
         static abstract float LoadScalar(byte* p);
-        /// <summary>True when the GEMV reads 2·Count elements per load as (even, odd) halves (see LoadPair).</summary>
-        static abstract bool Paired { get; }
-        static abstract TV LoadPair<TOps, TV>(byte* p, out TV odd) where TOps : struct, IVectorOps<TV> where TV : struct;
     }
 
     internal readonly struct LoadF32 : IWeightLoad
     {
-        public static bool Paired => false;
-
-        public static TV LoadPair<TOps, TV>(byte* p, out TV odd) where TOps : struct, IVectorOps<TV> where TV : struct
-            => throw new NotSupportedException();
-
         public static int ElementSize => 4;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -36,13 +28,6 @@ public static unsafe partial class MatMul
 
     internal readonly struct LoadBf16 : IWeightLoad
     {
-        // Decode is bandwidth-bound: one 64-byte load per 32 weights keeps more bytes in flight per instruction.
-        public static bool Paired => true;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static TV LoadPair<TOps, TV>(byte* p, out TV odd) where TOps : struct, IVectorOps<TV> where TV : struct
-            => TOps.LoadBf16Pair((ushort*)p, out odd);
-
         public static int ElementSize => 2;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -54,11 +39,6 @@ public static unsafe partial class MatMul
 
     internal readonly struct LoadF16 : IWeightLoad
     {
-        public static bool Paired => false;
-
-        public static TV LoadPair<TOps, TV>(byte* p, out TV odd) where TOps : struct, IVectorOps<TV> where TV : struct
-            => throw new NotSupportedException();
-
         public static int ElementSize => 2;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

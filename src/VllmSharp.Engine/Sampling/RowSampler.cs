@@ -10,8 +10,9 @@ namespace VllmSharp.Engine.Sampling;
 /// <remarks>
 /// Penalised logits are written back into the row (they only touch tokens the request has seen); temperature and
 /// the truncations work on _probs, unnormalised probabilities q = exp((logit − max) / T) with q = 1 at
-/// the maximum. Top-k/top-p never sort the vocabulary: a few cheap passes find a threshold above which enough
-/// tokens (top-k) or enough mass (top-p) lie, and only those candidates go through a quickselect.
+/// the maximum. Top-k/top-p never sort the vocabulary: for top-k a few counting passes find a threshold with at
+/// least k tokens above it and only those go through a quickselect; top-p alone brackets its cut between two
+/// thresholds (<see cref="SampleNucleus"/>) and selects only inside the bracket.
 /// </remarks>
 internal sealed class RowSampler
 {
@@ -71,14 +72,13 @@ internal sealed class RowSampler
 
         int k = p.TopK > 0 && p.TopK < _vocabSize ? p.TopK : 0;
         double topP = p.TopP;
-        if (k == 0 && topP >= 1) return SamplingSimd.InverseCdf(q, u * total);
+        if (k == 0) return topP >= 1 ? SamplingSimd.InverseCdf(q, 0, u * total) : SampleNucleus(q, total, topP, u);
 
+        // Top-k first (top-p then runs inside the top-k set): find a level with at least k tokens above it.
         float threshold = float.Epsilon;
         foreach (float level in s_levels)
         {
-            var (count, mass) = SamplingSimd.CountAtLeast(q, level);
-            // Top-p runs inside the top-k set, so with top-k only the count matters.
-            if (k > 0 ? count >= k : mass >= topP * total)
+            if (SamplingSimd.CountAtLeast(q, level).Count >= k)
             {
                 threshold = level;
                 break;
@@ -86,7 +86,7 @@ internal sealed class RowSampler
         }
         Span<ulong> keys = _keys.AsSpan(0, SamplingSimd.Gather(q, threshold, _keys));
         int n = keys.Length;
-        if (k > 0 && k < n)
+        if (k < n)
         {
             CandidateSelect.SmallestByCount(keys, k);
             n = k;
@@ -94,8 +94,7 @@ internal sealed class RowSampler
         if (topP < 1)
         {
             // After top-k vLLM renormalises over the survivors, so the nucleus is a fraction of their mass.
-            double target = topP * (k > 0 ? CandidateSelect.Mass(keys[..n]) : total);
-            n = CandidateSelect.SmallestByMass(keys[..n], target);
+            n = CandidateSelect.SmallestByMass(keys[..n], topP * CandidateSelect.Mass(keys[..n]));
         }
 
         // The survivors are in no particular (but deterministic) order; any fixed order samples the same law.
@@ -107,6 +106,65 @@ internal sealed class RowSampler
             if (running > draw) return SamplingSimd.KeyIndex(keys[i]);
         }
         return SamplingSimd.KeyIndex(keys[^1]);
+    }
+
+    /// <summary>
+    /// Top-p alone. Brackets the nucleus' smallest probability between two thresholds (a coarse pass over 2⁰…2⁻²³,
+    /// eight powers of two at a time, then eight geometric steps inside the bracket): tokens above the bracket are
+    /// kept outright and only the few inside it are gathered and selected. A flat distribution (thousands of tokens in
+    /// the nucleus) then costs a handful of vector passes instead of gathering the whole nucleus.
+    /// </summary>
+    private int SampleNucleus(ReadOnlySpan<float> q, double total, double topP, double u)
+    {
+        double target = topP * total;
+        Span<float> levels = stackalloc float[8];
+        Span<double> masses = stackalloc double[8];
+        float above = float.PositiveInfinity, lowest = float.Epsilon; // nucleus cut lies in [lowest, above)
+        double massAbove = 0;                                          // mass of q ≥ above, below the target
+        bool found = false;
+        for (int group = 0; group < 3 && !found; group++)
+        {
+            for (int l = 0; l < 8; l++) levels[l] = MathF.ScaleB(1f, -(group * 8 + l));
+            found = Narrow(q, levels, masses, target, ref above, ref massAbove, ref lowest);
+        }
+        if (!float.IsPositiveInfinity(above))
+        {
+            for (int l = 0; l < 7; l++) levels[l] = (float)(above * Math.Pow(lowest / (double)above, (l + 1) / 8.0));
+            levels[7] = lowest;
+            Narrow(q, levels, masses, target, ref above, ref massAbove, ref lowest);
+        }
+
+        Span<ulong> keys = _keys.AsSpan(0, SamplingSimd.Gather(q, lowest, above, _keys));
+        keys = keys[..CandidateSelect.SmallestByMass(keys, target - massAbove)];
+        double draw = u * (massAbove + CandidateSelect.Mass(keys));
+        if (draw < massAbove) return SamplingSimd.InverseCdf(q, above, draw);
+        draw -= massAbove;
+        double running = 0;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            running += SamplingSimd.KeyValue(keys[i]);
+            if (running > draw) return SamplingSimd.KeyIndex(keys[i]);
+        }
+        return SamplingSimd.KeyIndex(keys[^1]);
+    }
+
+    // Walks descending levels: each one whose mass is short of the target lowers the bracket's top to it; the first
+    // that reaches the target becomes the bracket's bottom. Returns whether one did.
+    private static bool Narrow(ReadOnlySpan<float> q, Span<float> levels, Span<double> masses, double target,
+        ref float above, ref double massAbove, ref float lowest)
+    {
+        SamplingSimd.MassAtLeast(q, levels, masses);
+        for (int l = 0; l < levels.Length; l++)
+        {
+            if (masses[l] >= target)
+            {
+                lowest = levels[l];
+                return true;
+            }
+            above = levels[l];
+            massAbove = masses[l];
+        }
+        return false;
     }
 
     private void ApplyMinTokens(Span<float> row, SamplingState state)
