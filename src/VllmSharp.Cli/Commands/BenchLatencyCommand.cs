@@ -55,7 +55,9 @@ public static class BenchLatencyCommand
         double decodeRate = steps * batch / decodeSeconds;
         double secondsPerStep = decodeSeconds / steps;
         double gbPerSecond = model.WeightBytesPerToken / secondsPerStep / 1e9;
-        double gflops = 2.0 * model.MatMulParametersPerToken * prompt * batch / prefillSeconds / 1e9;
+        // Every prompt token goes through the layers; only each sequence's last one through the LM head.
+        double prefillFlops = 2.0 * ((model.MatMulParametersPerToken - model.LmHeadParameters) * prompt + model.LmHeadParameters) * batch;
+        double gflops = prefillFlops / prefillSeconds / 1e9;
         output.WriteLine($"model: {model.Config.Architecture}, {model.DType}, {model.WeightBytesPerToken / 1e6:F0} MB of weights read per step, {WorkerPool.Shared.ThreadCount} threads");
         output.WriteLine($"prefill: {prompt} × {batch} tokens in {prefillSeconds * 1e3:F1} ms = {prefillRate:F1} tokens/s ({gflops:F1} GFLOP/s in matmuls)");
         output.WriteLine($"decode:  {steps} steps × {batch} in {decodeSeconds * 1e3:F1} ms = {decodeRate:F1} tokens/s ({secondsPerStep * 1e3:F2} ms/step, {gbPerSecond:F1} GB/s of weights)");

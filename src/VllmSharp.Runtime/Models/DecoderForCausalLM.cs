@@ -68,6 +68,8 @@ public class DecoderForCausalLM : ICausalLM
         }
     }
 
+    public long LmHeadParameters => (long)_lmHead.Rows * _lmHead.Cols;
+
     public ReadOnlySpan<float> Forward(ForwardBatch batch, KVCacheTensors kvCache)
     {
         int n = batch.NumTokens;

@@ -20,6 +20,9 @@ public interface ICausalLM : IDisposable
     /// <summary>Bytes of weights one decode step reads.</summary>
     long WeightBytesPerToken { get; }
 
+    /// <summary>Parameters of the LM head (only the rows whose logits are asked for pass through it).</summary>
+    long LmHeadParameters { get; }
+
     /// <summary>Weights multiplied per token, for FLOP counts (2 × this per token).</summary>
     long MatMulParametersPerToken => WeightBytesPerToken / DType.SizeInBytes();
 
