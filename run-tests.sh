@@ -30,14 +30,15 @@ done
 run Kernels.AVX2 VllmSharp.Kernels.Tests DOTNET_EnableAVX512F=0
 run Kernels.Scalar VllmSharp.Kernels.Tests DOTNET_EnableAVX2=0
 
-passed=0; failed=0
+passed=0; failed=0; skipped=0
 for trx in "$results"/*.trx; do
   [ -f "$trx" ] || continue
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
   p=$(echo "$counters" | grep -o ' passed="[0-9]*"' | grep -o '[0-9]*'); f=$(echo "$counters" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*')
-  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  n=$(echo "$counters" | grep -o ' notExecuted="[0-9]*"' | grep -o '[0-9]*')
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${n:-0}))
 done
 if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then status=1; fi
 [ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1   # a crashed test host counts as a failure
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -14,8 +14,9 @@ namespace VllmSharp.Kernels;
 /// </summary>
 public static unsafe partial class MatMul
 {
-    /// <summary>Largest m that takes the GEMV path (measured crossover ≈ 64 on Zen 5 for 896×4864 and 4864×896 bf16; see bench/VllmSharp.KernelBench).</summary>
-    internal static int GemvMaxRows = 48;
+    /// <summary>Largest m that takes the GEMV path (measured crossover ≈ 16 on Zen 5 for 896×4864 and 4864×896 bf16 with the
+    /// row-streaming GEMV; `KernelBench crossover` in bench/VllmSharp.KernelBench).</summary>
+    internal static int GemvMaxRows = 16;
 
     /// <summary>Benchmark switch: run the parallel loop on Parallel.For instead of <see cref="WorkerPool"/>.</summary>
     internal static bool UseParallelFor;

@@ -7,6 +7,9 @@ public static unsafe partial class MatMul
     /// <summary>Output rows handed to a GEMV task are a multiple of this (keeps tasks cache-line friendly).</summary>
     private const int GemvRowBlock = 4;
 
+    /// <summary>Bytes of weight rows reused by every group of 4 activation rows (fits L2 beside the activations).</summary>
+    private const int GemvTileBytes = 64 * 1024;
+
     /// <summary>
     /// GEMV path for a few activation rows (decode): y[i, r] = x[i, :] · W[r, :] for r in [rowStart, rowEnd).
     /// Weight rows are streamed one after another, exactly in memory order: one sequential stream per thread is
@@ -17,19 +20,26 @@ public static unsafe partial class MatMul
         where TOps : struct, IVectorOps<TV> where TV : struct where TW : struct, IWeightLoad
     {
         long rowBytes = (long)k * TW.ElementSize;
-        for (int r = rowStart; r < rowEnd; r++)
+        // With many activation rows, go over them in groups of 4 against a tile of weight rows, so the group stays
+        // in L1 while the tile (read from DRAM once, in order) is reused from cache by every group.
+        int tile = Math.Max(1, GemvTileBytes / (int)Math.Min(rowBytes, GemvTileBytes));
+        for (int r0 = rowStart; r0 < rowEnd; r0 += tile)
         {
-            byte* wr = w + r * rowBytes;
+            int r1 = Math.Min(rowEnd, r0 + tile);
             for (int i = 0; i < m; i += 4)
             {
                 float* xi = x + (long)i * k;
-                float* yi = y + (long)i * ldy + r;
-                switch (m - i)
+                for (int r = r0; r < r1; r++)
                 {
-                    case 1: GemvRow<TOps, TV, TW, Rows1>(wr, xi, k, yi, ldy); break;
-                    case 2: GemvRow<TOps, TV, TW, Rows2>(wr, xi, k, yi, ldy); break;
-                    case 3: GemvRow<TOps, TV, TW, Rows3>(wr, xi, k, yi, ldy); break;
-                    default: GemvRow<TOps, TV, TW, Rows4>(wr, xi, k, yi, ldy); break;
+                    byte* wr = w + r * rowBytes;
+                    float* yi = y + (long)i * ldy + r;
+                    switch (m - i)
+                    {
+                        case 1: GemvRow<TOps, TV, TW, Rows1>(wr, xi, k, yi, ldy); break;
+                        case 2: GemvRow<TOps, TV, TW, Rows2>(wr, xi, k, yi, ldy); break;
+                        case 3: GemvRow<TOps, TV, TW, Rows3>(wr, xi, k, yi, ldy); break;
+                        default: GemvRow<TOps, TV, TW, Rows4>(wr, xi, k, yi, ldy); break;
+                    }
                 }
             }
         }
