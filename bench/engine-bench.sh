@@ -2,22 +2,15 @@
 # Engine throughput for the qwen2.5-0.5b shape in bf16: single-stream decode (bench latency, batch 1) and
 # aggregate throughput of 8 and 32 concurrent requests (bench throughput, input 256, output 128), with the FMA
 # peak measured in the same run. Writes bench/results/engine-qwen2.5-0.5b.md. Usage: bench/engine-bench.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-cache=${VLLMSHARP_CACHE:-$HOME/.cache/vllmsharp}
-model="$cache/bench/qwen2.5-0.5b-bf16"
+source "$(dirname "$0")/common.sh"
 out=bench/results/engine-qwen2.5-0.5b.md
-
-dotnet build src/VllmSharp.Cli -c Release -nologo -v q
-cli() { dotnet src/VllmSharp.Cli/bin/Release/net10.0/vllmsharp.dll "$@"; }
-[ -f "$model/config.json" ] || cli create-model --preset qwen2.5-0.5b --dtype bfloat16 -o "$model"
 engine=(--kv-cache-memory 2GiB --max-model-len 4096)
 
 {
   echo "# qwen2.5-0.5b shape, bf16: single stream vs concurrent requests"
   echo
   echo "Run: \`bench/engine-bench.sh\` on $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD)."
-  echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB."
+  echo "Machine: $machine."
   echo
   echo "## Single stream (bench latency, input 256, output 128, batch 1)"
   echo '```'
