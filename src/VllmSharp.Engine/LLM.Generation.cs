@@ -18,12 +18,15 @@ public sealed partial class LLM
     /// <summary>
     /// Generates for a batch of prompts (text or token ids). <paramref name="samplingParams"/> holds one entry for
     /// all prompts, or one per prompt (null: vLLM's defaults). All prompts run together with continuous batching.
+    /// <paramref name="priority"/> (one per prompt, lower first) matters with <c>SchedulingPolicy.Priority</c>.
     /// </summary>
     public IReadOnlyList<RequestOutput> Generate(IReadOnlyList<PromptInput> prompts, IReadOnlyList<SamplingParams>? samplingParams,
-        bool useProgressBar = true)
+        bool useProgressBar = true, IReadOnlyList<int>? priority = null)
     {
         if (samplingParams is not null && samplingParams.Count != 1 && samplingParams.Count != prompts.Count)
             throw new ArgumentException($"Got {samplingParams.Count} sampling params for {prompts.Count} prompts; pass one, or one per prompt.", nameof(samplingParams));
+        if (priority is not null && priority.Count != prompts.Count)
+            throw new ArgumentException($"Got {priority.Count} priorities for {prompts.Count} prompts; pass one per prompt.", nameof(priority));
 
         // Validate and tokenize everything before anything reaches the engine, so a bad prompt leaves nothing behind.
         var processed = new ProcessedRequest[prompts.Count];
@@ -32,7 +35,7 @@ public sealed partial class LLM
         {
             SamplingParams p = samplingParams is null ? new SamplingParams() : samplingParams[samplingParams.Count == 1 ? 0 : i];
             string id = Interlocked.Increment(ref _requestCounter).ToString();
-            processed[i] = _inputProcessor.Process(id, prompts[i], p with { OutputKind = RequestOutputKind.FinalOnly }, Now());
+            processed[i] = _inputProcessor.Process(id, prompts[i], p with { OutputKind = RequestOutputKind.FinalOnly }, Now(), priority?[i] ?? 0);
             index[id] = i;
         }
 

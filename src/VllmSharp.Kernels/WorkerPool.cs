@@ -59,7 +59,7 @@ public sealed unsafe class WorkerPool : IDisposable
     /// Runs <c>job.Execute(i)</c> for every i in [0, count) and returns when all are done. An exception from an item
     /// stops handing out further items and is rethrown (the first one seen) on the caller.
     /// </summary>
-    public void For<TJob>(int count, ref TJob job) where TJob : struct, IParallelJob
+    public void For<TJob>(int count, ref TJob job) where TJob : struct, IParallelJob, allows ref struct
     {
         if (count <= 0) return;
         if (count == 1 || _threads.Length == 0 || t_insideLoop)
@@ -102,7 +102,7 @@ public sealed unsafe class WorkerPool : IDisposable
         }
     }
 
-    private static void Invoke<TJob>(void* job, int index) where TJob : struct, IParallelJob
+    private static void Invoke<TJob>(void* job, int index) where TJob : struct, IParallelJob, allows ref struct
         => Unsafe.AsRef<TJob>(job).Execute(index);
 
     private void RunItems()

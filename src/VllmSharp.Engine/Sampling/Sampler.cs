@@ -1,3 +1,5 @@
+using VllmSharp.Kernels;
+
 namespace VllmSharp.Engine.Sampling;
 
 /// <summary>
@@ -6,19 +8,19 @@ namespace VllmSharp.Engine.Sampling;
 /// depend on the rest of the batch or on row order.
 /// </summary>
 /// <remarks>
-/// Rows run one after another on the calling thread. Running them on <c>WorkerPool</c> needs the job to carry the
-/// logits span, which a plain struct job cannot; it needs <c>WorkerPool.For</c> to accept ref-struct jobs
-/// (<c>allows ref struct</c>). The per-row scratch already lives in <see cref="RowSampler"/> so that change is local.
+/// Rows are split into one contiguous chunk per worker thread, each chunk with its own <see cref="RowSampler"/>
+/// scratch, and run on the <see cref="WorkerPool"/>.
 /// </remarks>
 public sealed class Sampler
 {
-    private readonly RowSampler _row;
+    private readonly RowSampler[] _chunks;
 
     public Sampler(int vocabSize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(vocabSize, 1);
         VocabSize = vocabSize;
-        _row = new RowSampler(vocabSize);
+        _chunks = new RowSampler[WorkerPool.Shared.ThreadCount];
+        for (int i = 0; i < _chunks.Length; i++) _chunks[i] = new RowSampler(vocabSize);
     }
 
     public int VocabSize { get; }
@@ -38,11 +40,34 @@ public sealed class Sampler
         if (sampledLogprobs.Length < n)
             throw new ArgumentException($"sampledLogprobs holds {sampledLogprobs.Length} slots for {n} rows.", nameof(sampledLogprobs));
 
-        for (int r = 0; r < n; r++)
+        var job = new SampleJob
         {
-            _row.Sample(logits.Slice(r * VocabSize, VocabSize), rows[r], out int token, out float logprob);
-            sampled[r] = token;
-            sampledLogprobs[r] = logprob;
+            Logits = logits, Rows = rows, Sampled = sampled, SampledLogprobs = sampledLogprobs,
+            Chunks = _chunks, NumChunks = Math.Min(_chunks.Length, n), VocabSize = VocabSize,
+        };
+        WorkerPool.Shared.For(job.NumChunks, ref job);
+    }
+
+    /// <summary>Chunk c samples rows [c·n/chunks, (c+1)·n/chunks) with its own scratch.</summary>
+    private ref struct SampleJob : IParallelJob
+    {
+        public Span<float> Logits;
+        public IReadOnlyList<SamplingState> Rows;
+        public Span<int> Sampled;
+        public Span<float> SampledLogprobs;
+        public RowSampler[] Chunks;
+        public int NumChunks, VocabSize;
+
+        public readonly void Execute(int index)
+        {
+            int n = Rows.Count;
+            int start = index * n / NumChunks, end = (index + 1) * n / NumChunks;
+            for (int r = start; r < end; r++)
+            {
+                Chunks[index].Sample(Logits.Slice(r * VocabSize, VocabSize), Rows[r], out int token, out float logprob);
+                Sampled[r] = token;
+                SampledLogprobs[r] = logprob;
+            }
         }
     }
 }
