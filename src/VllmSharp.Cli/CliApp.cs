@@ -13,6 +13,7 @@ public static class CliApp
     {
         var root = new RootCommand("VllmSharp: a high-throughput LLM inference and serving engine for .NET, modelled on vLLM.");
         root.Options.Add(Verbose);
+        root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(CreateModelCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());

@@ -41,6 +41,15 @@ public sealed class AsyncLLM : IDisposable
     public string ModelPath => _engine.ModelPath;
     internal EngineCore EngineCore => _engine.Core;
 
+    public EngineStats Stats
+    {
+        get
+        {
+            var scheduler = _engine.Core.Scheduler;
+            return new EngineStats(scheduler.NumRunning, scheduler.NumWaiting, scheduler.KVCacheManager.NumBlocks, scheduler.KVCacheManager.NumFreeBlocks);
+        }
+    }
+
     /// <summary>Requests still being generated.</summary>
     public int NumUnfinishedRequests => _streams.Count;
 

@@ -15,7 +15,7 @@ namespace VllmSharp.Server.Batch;
 /// </summary>
 public sealed class BatchRunner(AsyncLLM engine, string servedModelName)
 {
-    private readonly CompletionService _completions = new(engine, servedModelName);
+    private readonly CompletionService _completions = new(engine);
 
     public async Task<(int Succeeded, int Failed)> RunAsync(IReadOnlyList<string> lines, TextWriter output, Action? onLineDone = null,
         CancellationToken cancellationToken = default)
@@ -49,9 +49,7 @@ public sealed class BatchRunner(AsyncLLM engine, string servedModelName)
             JsonNode body = item["body"] ?? throw new InvalidRequestException("The line has no body.", "body");
             object response = url switch
             {
-                "/v1/completions" => await _completions.CreateAsync(
-                    body.Deserialize<CompletionRequest>(OpenAIJson.Options) ?? throw new InvalidRequestException("Empty body.", "body"),
-                    requestId, cancellationToken).ConfigureAwait(false),
+                "/v1/completions" => await CompleteAsync(body, requestId, cancellationToken).ConfigureAwait(false),
                 "/v1/chat/completions" => throw new InvalidRequestException(
                     "/v1/chat/completions is not supported in batches yet: chat templates arrive with the API server."),
                 _ => throw new InvalidRequestException($"Unsupported url '{url}'; supported: /v1/completions.", "url"),
@@ -66,6 +64,13 @@ public sealed class BatchRunner(AsyncLLM engine, string servedModelName)
         {
             onDone?.Invoke();
         }
+    }
+
+    private Task<CompletionResponse> CompleteAsync(JsonNode body, string requestId, CancellationToken cancellationToken)
+    {
+        CompletionRequest request = body.Deserialize<CompletionRequest>(OpenAIJson.Options) ?? throw new InvalidRequestException("Empty body.", "body");
+        if (request.Stream == true) throw new InvalidRequestException("stream is not supported in batch files.", "stream");
+        return _completions.CreateAsync(request, requestId, request.Model ?? servedModelName, cancellationToken);
     }
 
     private static JsonObject Line(string? customId, string requestId, int status, JsonNode? body, string? error) => new()

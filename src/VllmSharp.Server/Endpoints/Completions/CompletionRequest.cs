@@ -4,6 +4,9 @@ using VllmSharp.Core.Sampling;
 
 namespace VllmSharp.Server.Endpoints.Completions;
 
+/// <summary>OpenAI's <c>stream_options</c> (vLLM adds <c>continuous_usage_stats</c>).</summary>
+public sealed record StreamOptions(bool? IncludeUsage, bool? ContinuousUsageStats);
+
 /// <summary>
 /// The body of <c>POST /v1/completions</c> (OpenAI's fields plus vLLM's sampling extras). <see cref="Prompt"/> is kept
 /// as raw JSON because OpenAI allows a string, a list of strings, a list of token ids, or a list of such lists.
@@ -30,7 +33,9 @@ public sealed record CompletionRequest
     public bool? IncludeStopStrInOutput { get; init; }
     public bool? Echo { get; init; }
     public bool? Stream { get; init; }
+    public StreamOptions? StreamOptions { get; init; }
     public int? BestOf { get; init; }
+    public string? User { get; init; }
 
     /// <summary>vLLM's mapping of the request fields onto <see cref="SamplingParams"/> (defaults where absent).</summary>
     public SamplingParams ToSamplingParams()

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using VllmSharp.Core.Errors;
 using VllmSharp.Core.Outputs;
 using VllmSharp.Core.Sampling;
@@ -8,24 +10,17 @@ using VllmSharp.Server.Protocol;
 namespace VllmSharp.Server.Endpoints.Completions;
 
 /// <summary>
-/// Serves a (non-streaming) <c>/v1/completions</c> request on an <see cref="AsyncLLM"/>: every prompt of the request
-/// runs concurrently, choices are numbered prompt-major (prompt i, completion j → index i·n + j) as vLLM does.
+/// Serves <c>/v1/completions</c> on an <see cref="AsyncLLM"/>: every prompt of the request runs concurrently, choices
+/// are numbered prompt-major (prompt i, completion j → index i·n + j) as vLLM does.
 /// </summary>
-public sealed class CompletionService(AsyncLLM engine, string servedModelName)
+public sealed class CompletionService(AsyncLLM engine)
 {
-    public async Task<CompletionResponse> CreateAsync(CompletionRequest request, string requestId, CancellationToken cancellationToken = default)
+    public async Task<CompletionResponse> CreateAsync(CompletionRequest request, string requestId, string model, CancellationToken cancellationToken = default)
     {
-        if (request.Stream == true) throw new InvalidRequestException("stream is not supported here.", "stream");
-        IReadOnlyList<(string? Text, int[]? TokenIds)> prompts = request.Prompts();
-        SamplingParams samplingParams = request.ToSamplingParams();
-        samplingParams.Validate();
-
+        (List<PromptInput> prompts, SamplingParams samplingParams) = Prepare(request, RequestOutputKind.FinalOnly);
         var runs = new Task<RequestOutput>[prompts.Count];
         for (int i = 0; i < prompts.Count; i++)
-        {
-            var prompt = prompts[i].Text is { } text ? (PromptInput)text : PromptInput.FromTokens(prompts[i].TokenIds!);
-            runs[i] = LastAsync(engine.GenerateAsync(prompt, samplingParams, $"{requestId}-{i}", cancellationToken: cancellationToken));
-        }
+            runs[i] = LastAsync(engine.GenerateAsync(prompts[i], samplingParams, $"{requestId}-{i}", cancellationToken: cancellationToken));
         RequestOutput[] outputs = await Task.WhenAll(runs).ConfigureAwait(false);
 
         var choices = new List<CompletionChoice>();
@@ -34,7 +29,7 @@ public sealed class CompletionService(AsyncLLM engine, string servedModelName)
         {
             RequestOutput output = outputs[i];
             promptTokens += output.PromptTokenIds.Count;
-            string echo = request.Echo == true ? output.Prompt ?? engine.Tokenizer.Decode([.. output.PromptTokenIds], skipSpecialTokens: false) : "";
+            string echo = request.Echo == true ? PromptText(output) : "";
             foreach (CompletionOutput completion in output.Outputs)
             {
                 completionTokens += completion.TokenIds.Count;
@@ -42,9 +37,83 @@ public sealed class CompletionService(AsyncLLM engine, string servedModelName)
                     completion.FinishReason, completion.StopReason));
             }
         }
-        return new CompletionResponse($"cmpl-{requestId}", "text_completion", DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-            request.Model ?? servedModelName, choices, new UsageInfo(promptTokens, completionTokens, promptTokens + completionTokens));
+        return new CompletionResponse($"cmpl-{requestId}", "text_completion", Now(), model, choices,
+            new UsageInfo(promptTokens, completionTokens, promptTokens + completionTokens));
     }
+
+    /// <summary>Streams text deltas of every choice as they are generated; the last chunk of a choice carries its finish_reason.</summary>
+    public async IAsyncEnumerable<CompletionStreamChunk> StreamAsync(CompletionRequest request, string requestId, string model,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        (List<PromptInput> prompts, SamplingParams samplingParams) = Prepare(request, RequestOutputKind.Delta);
+        string id = $"cmpl-{requestId}";
+        long created = Now();
+        bool includeUsage = request.StreamOptions?.IncludeUsage == true;
+        bool continuousUsage = includeUsage && request.StreamOptions?.ContinuousUsageStats == true;
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var merged = Channel.CreateUnbounded<(int Prompt, RequestOutput Output)>();
+        var producers = new Task[prompts.Count];
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            int index = i;
+            producers[i] = Task.Run(async () =>
+            {
+                await foreach (RequestOutput output in engine.GenerateAsync(prompts[index], samplingParams, $"{requestId}-{index}", cancellationToken: stop.Token).ConfigureAwait(false))
+                    await merged.Writer.WriteAsync((index, output), stop.Token).ConfigureAwait(false);
+            }, stop.Token);
+        }
+        _ = Task.WhenAll(producers).ContinueWith(t => merged.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
+
+        int promptTokens = prompts.Sum(p => p.TokenIds!.Count), completionTokens = 0;
+        var echoed = new HashSet<int>();
+        try
+        {
+            await foreach ((int prompt, RequestOutput output) in merged.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var choices = new List<CompletionChoice>(output.Outputs.Count);
+                foreach (CompletionOutput completion in output.Outputs)
+                {
+                    int index = prompt * samplingParams.N + completion.Index;
+                    string text = completion.Text;
+                    if (request.Echo == true && echoed.Add(index)) text = PromptText(output) + text;
+                    completionTokens += completion.TokenIds.Count;
+                    choices.Add(new CompletionChoice(index, text, null, completion.FinishReason, completion.StopReason));
+                }
+                UsageInfo? usage = continuousUsage ? new UsageInfo(promptTokens, completionTokens, promptTokens + completionTokens) : null;
+                yield return new CompletionStreamChunk(id, "text_completion", created, model, choices, usage);
+            }
+        }
+        finally
+        {
+            stop.Cancel(); // a consumer that stops early (client gone) aborts every prompt
+        }
+        if (includeUsage)
+            yield return new CompletionStreamChunk(id, "text_completion", created, model, [], new UsageInfo(promptTokens, completionTokens, promptTokens + completionTokens));
+    }
+
+    /// <summary>Validates, tokenizes, and checks prompt + max_tokens against the model length (400 as vLLM).</summary>
+    private (List<PromptInput> Prompts, SamplingParams Params) Prepare(CompletionRequest request, RequestOutputKind kind)
+    {
+        SamplingParams samplingParams = request.ToSamplingParams() with { OutputKind = kind };
+        samplingParams.Validate();
+        var prompts = new List<PromptInput>();
+        foreach ((string? text, int[]? ids) in request.Prompts())
+        {
+            IReadOnlyList<int> tokens = ids ?? engine.Tokenizer.Encode(text!, addSpecialTokens: true);
+            int requested = tokens.Count + (samplingParams.MaxTokens ?? 0);
+            if (tokens.Count >= engine.MaxModelLen || requested > engine.MaxModelLen)
+                throw new ContextLengthExceededException(
+                    $"This model's maximum context length is {engine.MaxModelLen} tokens. However, you requested {requested} tokens "
+                  + $"({tokens.Count} in the prompt, {samplingParams.MaxTokens ?? 0} in the completion). Please reduce the length of the prompt or completion.");
+            prompts.Add(new PromptInput(text, tokens));
+        }
+        return (prompts, samplingParams);
+    }
+
+    private string PromptText(RequestOutput output) => output.Prompt ?? engine.Tokenizer.Decode([.. output.PromptTokenIds], skipSpecialTokens: false);
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
     private static async Task<RequestOutput> LastAsync(IAsyncEnumerable<RequestOutput> stream)
     {

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using VllmSharp.Engine;
+using VllmSharp.Server;
+
+namespace VllmSharp.Cli.Commands;
+
+/// <summary>
+/// <c>vllmsharp serve [MODEL]</c>: the OpenAI-compatible API server (vLLM's <c>vllm serve</c>). With no MODEL it
+/// serves the built-in default model. Ctrl-C / SIGTERM drains: no new requests, in-flight ones finish (up to the
+/// drain timeout), then the rest are aborted, and the process exits with 0.
+/// </summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var engine = new EngineOptions();
+        var host = new Option<string>("--host") { Description = "Address to bind.", DefaultValueFactory = _ => "0.0.0.0" };
+        var port = new Option<int>("--port") { Description = "Port to listen on.", DefaultValueFactory = _ => 8000 };
+        var names = new Option<string[]>("--served-model-name")
+        {
+            Description = "Model name(s) clients use; the first is reported in responses (default: the model path).",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var apiKey = new Option<string?>("--api-key") { Description = "Require this Bearer key on /v1/* (default: $VLLM_API_KEY)." };
+        var disableLogRequests = new Option<bool>("--disable-log-requests") { Description = "Do not log each request." };
+        var drain = new Option<double>("--shutdown-timeout") { Description = "Seconds in-flight requests get to finish on shutdown.", DefaultValueFactory = _ => 30 };
+
+        var command = new Command("serve", "Start the OpenAI-compatible API server.");
+        engine.AddTo(command);
+        foreach (Option option in new Option[] { host, port, names, apiKey, disableLogRequests, drain }) command.Options.Add(option);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            int portValue = parse.GetValue(port);
+            if (portValue is < 0 or > 65535) throw new ArgumentException($"--port must be in 0..65535, got {portValue}.");
+            var args = new ServerArgs
+            {
+                Host = parse.GetValue(host)!,
+                Port = portValue,
+                ServedModelNames = parse.GetValue(names) ?? [],
+                ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("VLLM_API_KEY"),
+                DisableLogRequests = parse.GetValue(disableLogRequests),
+                DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(drain)),
+            };
+            TextWriter output = parse.InvocationConfiguration.Output;
+            using AsyncLLM llm = ModelLoading.StartEngine(engine.Bind(parse), parse);
+            await using ApiServer server = ApiServer.Create(llm, args);
+            await server.StartAsync(cancellationToken);
+            output.WriteLine($"Serving {string.Join(", ", server.State.ServedModelNames)} on {string.Join(", ", server.Urls)}");
+            output.WriteLine("Routes: " + string.Join(", ", ApiServer.Routes));
+            output.Flush();
+            try
+            {
+                await server.WaitForShutdownAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl-C handled by the command line: fall through to the same drain.
+            }
+            output.WriteLine("Shutting down: draining in-flight requests...");
+            await server.StopAsync(CancellationToken.None);
+            return 0;
+        });
+        return command;
+    }
+}

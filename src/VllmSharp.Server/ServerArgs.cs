@@ -1,0 +1,18 @@
+namespace VllmSharp.Server;
+
+/// <summary>The HTTP server's own flags (vLLM's names and defaults); engine flags live in EngineArgs.</summary>
+public sealed record ServerArgs
+{
+    /// <summary>--host: the address to bind (vLLM binds all interfaces by default).</summary>
+    public string Host { get; init; } = "0.0.0.0";
+    /// <summary>--port (8000; 0 picks a free port).</summary>
+    public int Port { get; init; } = 8000;
+    /// <summary>--served-model-name: the names clients use; the first is reported in responses.</summary>
+    public IReadOnlyList<string> ServedModelNames { get; init; } = [];
+    /// <summary>--api-key (or VLLM_API_KEY): required as a Bearer token on /v1/* when set.</summary>
+    public string? ApiKey { get; init; }
+    /// <summary>--disable-log-requests.</summary>
+    public bool DisableLogRequests { get; init; }
+    /// <summary>How long a shutdown waits for in-flight requests before aborting them.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
