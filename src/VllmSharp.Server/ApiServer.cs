@@ -7,6 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using VllmSharp.Engine;
+using VllmSharp.Engine.Chat;
+using VllmSharp.Server.Endpoints.Chat;
 using VllmSharp.Server.Endpoints.Completions;
 using VllmSharp.Server.Endpoints.Health;
 using VllmSharp.Server.Endpoints.Models;
@@ -23,7 +25,7 @@ public sealed class ApiServer : IAsyncDisposable
 {
     public static readonly string[] Routes =
     [
-        "POST /v1/completions", "GET /v1/models", "POST /tokenize", "POST /detokenize",
+        "POST /v1/chat/completions", "POST /v1/completions", "GET /v1/models", "POST /tokenize", "POST /detokenize",
         "GET /health", "GET /ready", "GET /ping", "GET /version",
     ];
 
@@ -44,6 +46,7 @@ public sealed class ApiServer : IAsyncDisposable
     {
         IReadOnlyList<string> names = args.ServedModelNames.Count > 0 ? args.ServedModelNames : [engine.ModelPath];
         var state = new ServerState(engine, names);
+        var chat = new ChatService(engine, new ChatPromptRenderer(engine.Tokenizer, ReadChatTemplate(args.ChatTemplate)));
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -85,8 +88,13 @@ public sealed class ApiServer : IAsyncDisposable
         ModelsEndpoints.Map(app, state);
         TokenizeEndpoints.Map(app, state);
         CompletionsEndpoints.Map(app, state);
+        ChatEndpoints.Map(app, state, chat);
         return new ApiServer(app, state);
     }
+
+    /// <summary>vLLM's --chat-template takes a file path or the template text itself.</summary>
+    private static string? ReadChatTemplate(string? value)
+        => value is null ? null : File.Exists(value) ? File.ReadAllText(value) : value;
 
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
 

@@ -11,6 +11,8 @@ public sealed record ServerArgs
     public IReadOnlyList<string> ServedModelNames { get; init; } = [];
     /// <summary>--api-key (or VLLM_API_KEY): required as a Bearer token on /v1/* when set.</summary>
     public string? ApiKey { get; init; }
+    /// <summary>--chat-template: a template file, or the template text itself; null uses the model's.</summary>
+    public string? ChatTemplate { get; init; }
     /// <summary>--disable-log-requests.</summary>
     public bool DisableLogRequests { get; init; }
     /// <summary>How long a shutdown waits for in-flight requests before aborting them.</summary>

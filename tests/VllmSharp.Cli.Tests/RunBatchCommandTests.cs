@@ -19,13 +19,13 @@ public sealed class RunBatchCommandTests
             """{"custom_id": "b", "method": "POST", "url": "/v1/completions", "body": {"model": "m", "prompt": ["One", "Two"], "n": 2, "max_tokens": 3, "seed": 1, "ignore_eos": true}}""",
             """not json at all""",
             """{"custom_id": "d", "method": "POST", "url": "/v1/completions", "body": {"model": "m", "prompt": "x", "temperature": -1}}""",
-            """{"custom_id": "e", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}]}}""",
+            """{"custom_id": "e", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}}""",
             """{"custom_id": "f", "method": "POST", "url": "/v1/completions", "body": {"model": "m", "prompt": [1, 2, 3], "max_tokens": 2, "ignore_eos": true}}""",
         ]);
 
         var (code, stdout, error) = CliRunner.Run("run-batch", "-i", input, "-o", output, "--model", model, "--kv-cache-memory", "64MiB", "--max-model-len", "256");
         Assert.True(code == 0, error);
-        Assert.Contains("3 succeeded, 3 failed", stdout);
+        Assert.Contains("4 succeeded, 2 failed", stdout);
 
         JsonObject[] lines = File.ReadAllLines(output).Select(l => JsonNode.Parse(l)!.AsObject()).ToArray();
         Assert.Equal(6, lines.Length);
@@ -41,7 +41,11 @@ public sealed class RunBatchCommandTests
         JsonArray bChoices = lines[1]["response"]!["body"]!["choices"]!.AsArray();
         Assert.Equal([0, 1, 2, 3], bChoices.Select(c => (int)c!["index"]!));
 
-        foreach (int bad in new[] { 2, 3, 4 })
+        JsonObject chat = lines[4]["response"]!["body"]!.AsObject();
+        Assert.Equal("chat.completion", (string?)chat["object"]);
+        Assert.Equal("assistant", (string?)chat["choices"]![0]!["message"]!["role"]);
+
+        foreach (int bad in new[] { 2, 3 })
         {
             Assert.Equal(400, (int)lines[bad]["response"]!["status_code"]!);
             Assert.False(string.IsNullOrEmpty((string?)lines[bad]["error"]));

@@ -23,11 +23,12 @@ public static class ServeCommand
         };
         var apiKey = new Option<string?>("--api-key") { Description = "Require this Bearer key on /v1/* (default: $VLLM_API_KEY)." };
         var disableLogRequests = new Option<bool>("--disable-log-requests") { Description = "Do not log each request." };
+        var chatTemplate = new Option<string?>("--chat-template") { Description = "Chat template file, or the template text (default: the model's)." };
         var drain = new Option<double>("--shutdown-timeout") { Description = "Seconds in-flight requests get to finish on shutdown.", DefaultValueFactory = _ => 30 };
 
         var command = new Command("serve", "Start the OpenAI-compatible API server.");
         engine.AddTo(command);
-        foreach (Option option in new Option[] { host, port, names, apiKey, disableLogRequests, drain }) command.Options.Add(option);
+        foreach (Option option in new Option[] { host, port, names, apiKey, chatTemplate, disableLogRequests, drain }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             int portValue = parse.GetValue(port);
@@ -36,9 +37,12 @@ public static class ServeCommand
             {
                 Host = parse.GetValue(host)!,
                 Port = portValue,
-                ServedModelNames = parse.GetValue(names) ?? [],
+                // vLLM reports the model argument as given; the built-in default model is called by its preset name.
+                ServedModelNames = parse.GetValue(names) is { Length: > 0 } given ? given
+                    : [engine.Model.ResolveModel(parse) ?? DefaultModel.PresetName],
                 ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("VLLM_API_KEY"),
                 DisableLogRequests = parse.GetValue(disableLogRequests),
+                ChatTemplate = parse.GetValue(chatTemplate),
                 DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(drain)),
             };
             TextWriter output = parse.InvocationConfiguration.Output;

@@ -1,4 +1,3 @@
-using System.IO.MemoryMappedFiles;
 using System.Text.Json;
 using VllmSharp.Kernels;
 
@@ -17,8 +16,7 @@ public sealed class SafetensorsFile : IDisposable
 
     private readonly Dictionary<string, Entry> _entries;
     private readonly List<string> _names;
-    private readonly MemoryMappedFile? _map;
-    private readonly MemoryMappedViewAccessor? _view;
+    private readonly ReadOnlyFileMapping? _mapping;
     private readonly nint _dataStart;
     private bool _disposed;
 
@@ -34,11 +32,8 @@ public sealed class SafetensorsFile : IDisposable
         FileLength = fileLength;
         if (fileLength > dataOffset)
         {
-            _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-            _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            bool added = false;
-            _view.SafeMemoryMappedViewHandle.DangerousAddRef(ref added);
-            _dataStart = _view.SafeMemoryMappedViewHandle.DangerousGetHandle() + (nint)_view.PointerOffset + (nint)dataOffset;
+            _mapping = new ReadOnlyFileMapping(path);
+            _dataStart = _mapping.Address + (nint)dataOffset;
         }
     }
 
@@ -176,11 +171,6 @@ public sealed class SafetensorsFile : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        if (_view is not null)
-        {
-            _view.SafeMemoryMappedViewHandle.DangerousRelease();
-            _view.Dispose();
-        }
-        _map?.Dispose();
+        _mapping?.Dispose();
     }
 }

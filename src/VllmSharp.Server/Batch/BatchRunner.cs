@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using VllmSharp.Core.Errors;
 using VllmSharp.Engine;
+using VllmSharp.Engine.Chat;
+using VllmSharp.Server.Endpoints.Chat;
 using VllmSharp.Server.Endpoints.Completions;
 using VllmSharp.Server.Protocol;
 
@@ -11,11 +13,13 @@ namespace VllmSharp.Server.Batch;
 /// Runs an OpenAI batch file as vLLM's <c>run_batch</c> does: each input line
 /// <c>{"custom_id", "method": "POST", "url", "body"}</c> becomes one output line
 /// <c>{"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error"}</c>, in input order. All lines
-/// run concurrently on one engine; a bad line gets an error line and the batch goes on.
+/// run concurrently on one engine; a bad line gets an error line and the batch goes on. Both <c>/v1/completions</c>
+/// and <c>/v1/chat/completions</c> bodies are accepted.
 /// </summary>
 public sealed class BatchRunner(AsyncLLM engine, string servedModelName)
 {
     private readonly CompletionService _completions = new(engine);
+    private readonly ChatService _chat = new(engine, new ChatPromptRenderer(engine.Tokenizer));
 
     public async Task<(int Succeeded, int Failed)> RunAsync(IReadOnlyList<string> lines, TextWriter output, Action? onLineDone = null,
         CancellationToken cancellationToken = default)
@@ -50,9 +54,8 @@ public sealed class BatchRunner(AsyncLLM engine, string servedModelName)
             object response = url switch
             {
                 "/v1/completions" => await CompleteAsync(body, requestId, cancellationToken).ConfigureAwait(false),
-                "/v1/chat/completions" => throw new InvalidRequestException(
-                    "/v1/chat/completions is not supported in batches yet: chat templates arrive with the API server."),
-                _ => throw new InvalidRequestException($"Unsupported url '{url}'; supported: /v1/completions.", "url"),
+                "/v1/chat/completions" => await ChatAsync(body, requestId, cancellationToken).ConfigureAwait(false),
+                _ => throw new InvalidRequestException($"Unsupported url '{url}'; supported: /v1/completions, /v1/chat/completions.", "url"),
             };
             return Line(customId, requestId, 200, JsonSerializer.SerializeToNode(response, OpenAIJson.Options), null);
         }
@@ -71,6 +74,13 @@ public sealed class BatchRunner(AsyncLLM engine, string servedModelName)
         CompletionRequest request = body.Deserialize<CompletionRequest>(OpenAIJson.Options) ?? throw new InvalidRequestException("Empty body.", "body");
         if (request.Stream == true) throw new InvalidRequestException("stream is not supported in batch files.", "stream");
         return _completions.CreateAsync(request, requestId, request.Model ?? servedModelName, cancellationToken);
+    }
+
+    private Task<ChatCompletionResponse> ChatAsync(JsonNode body, string requestId, CancellationToken cancellationToken)
+    {
+        ChatCompletionRequest request = body.Deserialize<ChatCompletionRequest>(OpenAIJson.Options) ?? throw new InvalidRequestException("Empty body.", "body");
+        if (request.Stream == true) throw new InvalidRequestException("stream is not supported in batch files.", "stream");
+        return _chat.CreateAsync(request, requestId, request.Model ?? servedModelName, cancellationToken);
     }
 
     private static JsonObject Line(string? customId, string requestId, int status, JsonNode? body, string? error) => new()

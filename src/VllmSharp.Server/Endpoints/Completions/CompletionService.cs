@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using VllmSharp.Core.Errors;
 using VllmSharp.Core.Outputs;
 using VllmSharp.Core.Sampling;
 using VllmSharp.Engine;
@@ -95,17 +94,12 @@ public sealed class CompletionService(AsyncLLM engine)
     /// <summary>Validates, tokenizes, and checks prompt + max_tokens against the model length (400 as vLLM).</summary>
     private (List<PromptInput> Prompts, SamplingParams Params) Prepare(CompletionRequest request, RequestOutputKind kind)
     {
-        SamplingParams samplingParams = request.ToSamplingParams() with { OutputKind = kind };
-        samplingParams.Validate();
+        SamplingParams samplingParams = request.ToSamplingParams(kind);
         var prompts = new List<PromptInput>();
         foreach ((string? text, int[]? ids) in request.Prompts())
         {
             IReadOnlyList<int> tokens = ids ?? engine.Tokenizer.Encode(text!, addSpecialTokens: true);
-            int requested = tokens.Count + (samplingParams.MaxTokens ?? 0);
-            if (tokens.Count >= engine.MaxModelLen || requested > engine.MaxModelLen)
-                throw new ContextLengthExceededException(
-                    $"This model's maximum context length is {engine.MaxModelLen} tokens. However, you requested {requested} tokens "
-                  + $"({tokens.Count} in the prompt, {samplingParams.MaxTokens ?? 0} in the completion). Please reduce the length of the prompt or completion.");
+            SamplingRequest.CheckLength(tokens.Count, samplingParams.MaxTokens, engine.MaxModelLen);
             prompts.Add(new PromptInput(text, tokens));
         }
         return (prompts, samplingParams);

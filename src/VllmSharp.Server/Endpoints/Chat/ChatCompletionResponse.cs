@@ -1,0 +1,19 @@
+using VllmSharp.Server.Protocol;
+
+namespace VllmSharp.Server.Endpoints.Chat;
+
+/// <summary>OpenAI's <c>chat.completion</c> object.</summary>
+public sealed record ChatCompletionResponse(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoice> Choices,
+    UsageInfo Usage, string? SystemFingerprint);
+
+public sealed record ChatChoice(int Index, ChatMessage Message, object? Logprobs, string? FinishReason, object? StopReason);
+
+public sealed record ChatMessage(string Role, string? Content);
+
+/// <summary>OpenAI's <c>chat.completion.chunk</c>: the first delta of a choice carries the role, the last its finish_reason.</summary>
+public sealed record ChatCompletionChunk(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChunkChoice> Choices,
+    UsageInfo? Usage, string? SystemFingerprint);
+
+public sealed record ChatChunkChoice(int Index, ChatDelta Delta, object? Logprobs, string? FinishReason, object? StopReason);
+
+public sealed record ChatDelta(string? Role, string? Content);

@@ -1,0 +1,75 @@
+using System.Runtime.CompilerServices;
+using VllmSharp.Core.Errors;
+using VllmSharp.Core.Outputs;
+using VllmSharp.Core.Sampling;
+using VllmSharp.Engine;
+using VllmSharp.Engine.Chat;
+using VllmSharp.Engine.Core;
+using VllmSharp.Server.Protocol;
+
+namespace VllmSharp.Server.Endpoints.Chat;
+
+/// <summary>Serves <c>/v1/chat/completions</c>: renders the messages with the chat template, then generates.</summary>
+public sealed class ChatService(AsyncLLM engine, ChatPromptRenderer renderer)
+{
+    private const string Fingerprint = "vllmsharp";
+
+    public async Task<ChatCompletionResponse> CreateAsync(ChatCompletionRequest request, string requestId, string model, CancellationToken cancellationToken)
+    {
+        (PromptInput prompt, SamplingParams samplingParams) = Prepare(request, RequestOutputKind.FinalOnly);
+        RequestOutput? output = null;
+        await foreach (RequestOutput o in engine.GenerateAsync(prompt, samplingParams, requestId, cancellationToken: cancellationToken).ConfigureAwait(false))
+            output = o;
+        var choices = output!.Outputs
+            .Select(c => new ChatChoice(c.Index, new ChatMessage("assistant", c.Text), null, c.FinishReason, c.StopReason))
+            .ToList();
+        int completionTokens = output.Outputs.Sum(c => c.TokenIds.Count);
+        return new ChatCompletionResponse($"chatcmpl-{requestId}", "chat.completion", Now(), model, choices,
+            new UsageInfo(output.PromptTokenIds.Count, completionTokens, output.PromptTokenIds.Count + completionTokens), Fingerprint);
+    }
+
+    public async IAsyncEnumerable<ChatCompletionChunk> StreamAsync(ChatCompletionRequest request, string requestId, string model,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        (PromptInput prompt, SamplingParams samplingParams) = Prepare(request, RequestOutputKind.Delta);
+        string id = $"chatcmpl-{requestId}";
+        long created = Now();
+        bool includeUsage = request.StreamOptions?.IncludeUsage == true;
+        bool continuousUsage = includeUsage && request.StreamOptions?.ContinuousUsageStats == true;
+        int promptTokens = prompt.TokenIds!.Count, completionTokens = 0;
+
+        // The role comes first, in its own delta per choice, as OpenAI sends it.
+        var roles = Enumerable.Range(0, samplingParams.N).Select(i => new ChatChunkChoice(i, new ChatDelta("assistant", ""), null, null, null)).ToList();
+        yield return Chunk(roles, continuousUsage ? new UsageInfo(promptTokens, 0, promptTokens) : null);
+
+        await foreach (RequestOutput output in engine.GenerateAsync(prompt, samplingParams, requestId, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            var choices = new List<ChatChunkChoice>(output.Outputs.Count);
+            foreach (CompletionOutput c in output.Outputs)
+            {
+                completionTokens += c.TokenIds.Count;
+                choices.Add(new ChatChunkChoice(c.Index, new ChatDelta(null, c.Text), null, c.FinishReason, c.StopReason));
+            }
+            yield return Chunk(choices, continuousUsage ? new UsageInfo(promptTokens, completionTokens, promptTokens + completionTokens) : null);
+        }
+        if (includeUsage) yield return Chunk([], new UsageInfo(promptTokens, completionTokens, promptTokens + completionTokens));
+
+        ChatCompletionChunk Chunk(IReadOnlyList<ChatChunkChoice> choices, UsageInfo? usage)
+            => new(id, "chat.completion.chunk", created, model, choices, usage, Fingerprint);
+    }
+
+    private (PromptInput Prompt, SamplingParams Params) Prepare(ChatCompletionRequest request, RequestOutputKind kind)
+    {
+        if (request.Logprobs == true) throw new NotSupportedException("logprobs are not supported yet.");
+        SamplingParams samplingParams = request.ToSamplingParams(kind);
+        string text = renderer.Render(request.Messages, request.AddGenerationPrompt ?? true, request.ContinueFinalMessage ?? false,
+            request.Tools, request.Documents, request.ChatTemplateKwargs);
+        // The template already wrote any BOS it wants: no special tokens added again (as vLLM does).
+        IReadOnlyList<int> tokens = engine.Tokenizer.Encode(text, addSpecialTokens: false);
+        if (tokens.Count == 0) throw new InvalidRequestException("The rendered chat prompt is empty.", "messages");
+        SamplingRequest.CheckLength(tokens.Count, samplingParams.MaxTokens, engine.MaxModelLen);
+        return (new PromptInput(text, tokens), samplingParams);
+    }
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+}
