@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using VllmSharp.Server.Protocol;
 
 namespace VllmSharp.Server.Endpoints.Chat;
@@ -16,4 +17,5 @@ public sealed record ChatCompletionChunk(string Id, string Object, long Created,
 
 public sealed record ChatChunkChoice(int Index, ChatDelta Delta, object? Logprobs, string? FinishReason, object? StopReason);
 
-public sealed record ChatDelta(string? Role, string? Content);
+/// <summary>A chat delta; <c>role</c> is left out after the first chunk, as OpenAI sends it.</summary>
+public sealed record ChatDelta([property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role, string? Content);
