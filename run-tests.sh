@@ -27,7 +27,8 @@ for dir in tests/*/; do
   project=$(basename "$dir")
   [ -f "$dir/$project.csproj" ] && run "$project" "$project"
 done
-run Kernels.AVX2 VllmSharp.Kernels.Tests DOTNET_EnableAVX512F=0
+# .NET 10 ignores DOTNET_EnableAVX512F=0 alone; DOTNET_EnableAVX512=0 turns the 512-bit paths off.
+run Kernels.AVX2 VllmSharp.Kernels.Tests DOTNET_EnableAVX512=0 DOTNET_EnableAVX512F=0
 run Kernels.Scalar VllmSharp.Kernels.Tests DOTNET_EnableAVX2=0
 
 passed=0; failed=0; skipped=0

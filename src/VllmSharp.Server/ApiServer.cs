@@ -13,13 +13,15 @@ using VllmSharp.Server.Endpoints.Completions;
 using VllmSharp.Server.Endpoints.Health;
 using VllmSharp.Server.Endpoints.Models;
 using VllmSharp.Server.Endpoints.Tokenize;
+using VllmSharp.Server.Middleware;
 using VllmSharp.Server.Protocol;
 
 namespace VllmSharp.Server;
 
 /// <summary>
 /// vLLM's OpenAI-compatible API server on Kestrel: the routes below over one <see cref="AsyncLLM"/>. Errors from any
-/// endpoint go through <see cref="ErrorMapper"/>; <c>/v1/*</c> needs the API key when one is set.
+/// endpoint go through <see cref="ErrorMapper"/>; <c>/v1/*</c> needs the API key when one is set; CORS and the
+/// optional per-client rate limit come from the framework's middleware.
 /// </summary>
 public sealed class ApiServer : IAsyncDisposable
 {
@@ -54,7 +56,10 @@ public sealed class ApiServer : IAsyncDisposable
         builder.WebHost.UseUrls($"http://{(args.Host is "0.0.0.0" ? "*" : args.Host)}:{args.Port}");
         builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = HttpJson.MaxBodyBytes);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = args.DrainTimeout);
+        CorsSetup.AddServices(builder.Services, args);
+        RateLimitSetup.AddServices(builder.Services, args);
         WebApplication app = builder.Build();
+        CorsSetup.Use(app);
 
         app.Use(async (context, next) =>
         {
@@ -83,6 +88,8 @@ public sealed class ApiServer : IAsyncDisposable
                 }
                 await next(context);
             });
+
+        RateLimitSetup.Use(app, args);
 
         HealthEndpoints.Map(app);
         ModelsEndpoints.Map(app, state);

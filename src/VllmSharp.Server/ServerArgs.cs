@@ -15,6 +15,14 @@ public sealed record ServerArgs
     public string? ChatTemplate { get; init; }
     /// <summary>--disable-log-requests.</summary>
     public bool DisableLogRequests { get; init; }
+    /// <summary>--allowed-origins / --allowed-methods / --allowed-headers / --allow-credentials (vLLM's CORS defaults: all, no credentials).</summary>
+    public IReadOnlyList<string> AllowedOrigins { get; init; } = ["*"];
+    public IReadOnlyList<string> AllowedMethods { get; init; } = ["*"];
+    public IReadOnlyList<string> AllowedHeaders { get; init; } = ["*"];
+    public bool AllowCredentials { get; init; }
+    /// <summary>--rate-limit-interval (seconds) and --rate-limit-token (requests per interval per client); off unless both are set.</summary>
+    public double? RateLimitInterval { get; init; }
+    public int? RateLimitToken { get; init; }
     /// <summary>How long a shutdown waits for in-flight requests before aborting them.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

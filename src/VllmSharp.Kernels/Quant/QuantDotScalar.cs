@@ -1,0 +1,100 @@
+namespace VllmSharp.Kernels.Quant;
+
+/// <summary>
+/// Portable twins of <see cref="QuantDot256{TDot}"/>: one weight row (in place) · one 8-bit activation row, with
+/// exact integer dot products per block; weight offsets use the activation half-sums.
+/// </summary>
+internal static unsafe class QuantDotScalar
+{
+    private static int Dot(byte* w, sbyte* a, int n)
+    {
+        int s = 0;
+        for (int i = 0; i < n; i++) s += w[i] * a[i];
+        return s;
+    }
+
+    public static float Q8_0(byte* w, sbyte* qx, float* dx, float* sum16, int blocks32)
+    {
+        float acc = 0;
+        for (int b = 0; b < blocks32; b++, w += 34)
+        {
+            int s = 0;
+            sbyte* wq = (sbyte*)(w + 2);
+            for (int i = 0; i < 32; i++) s += wq[i] * qx[32 * b + i];
+            acc += s * HalfBits.Read(w) * dx[b];
+        }
+        return acc;
+    }
+
+    public static float Q4_0(byte* w, sbyte* qx, float* dx, float* sum16, int blocks32)
+    {
+        float acc = 0;
+        for (int b = 0; b < blocks32; b++, w += 18)
+        {
+            sbyte* a = qx + 32 * b;
+            int s = 0;
+            for (int i = 0; i < 16; i++) s += (w[2 + i] & 0xF) * a[i] + (w[2 + i] >> 4) * a[i + 16];
+            float d = HalfBits.Read(w);
+            acc += s * d * dx[b] - 8 * d * (sum16[2 * b] + sum16[2 * b + 1]);
+        }
+        return acc;
+    }
+
+    public static float Q4_K(byte* w, sbyte* qx, float* dx, float* sum16, int blocks32)
+    {
+        float acc = 0;
+        Span<byte> q = stackalloc byte[64];
+        for (int sb = 0; sb < blocks32 / 8; sb++, w += 144)
+        {
+            float d = HalfBits.Read(w), dmin = HalfBits.Read(w + 2);
+            var scales = new ReadOnlySpan<byte>(w + 4, 12);
+            for (int c = 0; c < 4; c++)
+            {
+                for (int l = 0; l < 32; l++) { q[l] = (byte)(w[16 + 32 * c + l] & 0xF); q[32 + l] = (byte)(w[16 + 32 * c + l] >> 4); }
+                for (int h = 0; h < 2; h++)
+                {
+                    int bi = 8 * sb + 2 * c + h;
+                    (int sc, int mn) = KQuantizer.ScaleMin(scales, 2 * c + h);
+                    fixed (byte* pq = q)
+                    {
+                        int s = Dot(pq + 32 * h, qx + 32 * bi, 32);
+                        acc += dx[bi] * d * sc * s - dmin * mn * (sum16[2 * bi] + sum16[2 * bi + 1]);
+                    }
+                }
+            }
+        }
+        return acc;
+    }
+
+    public static float Q6_K(byte* w, sbyte* qx, float* dx, float* sum16, int blocks32)
+    {
+        float acc = 0;
+        Span<byte> q = stackalloc byte[128];
+        fixed (byte* pq = q)
+        {
+            for (int sb = 0; sb < blocks32 / 8; sb++, w += 210)
+            {
+                float d = HalfBits.Read(w + 208);
+                sbyte* sc = (sbyte*)(w + 192);
+                for (int n = 0; n < 2; n++)
+                {
+                    byte* ql = w + 64 * n, qh = w + 128 + 32 * n;
+                    for (int l = 0; l < 32; l++)
+                    {
+                        pq[l] = (byte)((ql[l] & 0xF) | (qh[l] & 3) << 4);
+                        pq[l + 32] = (byte)((ql[l + 32] & 0xF) | (qh[l] >> 2 & 3) << 4);
+                        pq[l + 64] = (byte)((ql[l] >> 4) | (qh[l] >> 4 & 3) << 4);
+                        pq[l + 96] = (byte)((ql[l + 32] >> 4) | (qh[l] >> 6) << 4);
+                    }
+                    for (int k = 0; k < 8; k++) // 16-value sub-blocks of this half
+                    {
+                        int j = 8 * n + k, bi = 8 * sb + j / 2;
+                        int s = Dot(pq + 16 * k, qx + 16 * (16 * sb + j), 16);
+                        acc += d * sc[j] * (dx[bi] * s - 32 * sum16[16 * sb + j]);
+                    }
+                }
+            }
+        }
+        return acc;
+    }
+}
