@@ -24,15 +24,23 @@ public static class ServeCommand
         var apiKey = new Option<string?>("--api-key") { Description = "Require this Bearer key on /v1/* (default: $VLLM_API_KEY)." };
         var disableLogRequests = new Option<bool>("--disable-log-requests") { Description = "Do not log each request." };
         var chatTemplate = new Option<string?>("--chat-template") { Description = "Chat template file, or the template text (default: the model's)." };
+        var origins = new Option<string[]>("--allowed-origins") { Description = "CORS allowed origins (default *).", AllowMultipleArgumentsPerToken = true };
+        var methods = new Option<string[]>("--allowed-methods") { Description = "CORS allowed methods (default *).", AllowMultipleArgumentsPerToken = true };
+        var headers = new Option<string[]>("--allowed-headers") { Description = "CORS allowed headers (default *).", AllowMultipleArgumentsPerToken = true };
+        var credentials = new Option<bool>("--allow-credentials") { Description = "Allow credentials in CORS requests." };
+        var rateInterval = new Option<double?>("--rate-limit-interval") { Description = "Rate-limit window in seconds (with --rate-limit-token)." };
+        var rateToken = new Option<int?>("--rate-limit-token") { Description = "Requests allowed per window and client (API key, else address)." };
         var drain = new Option<double>("--shutdown-timeout") { Description = "Seconds in-flight requests get to finish on shutdown.", DefaultValueFactory = _ => 30 };
 
         var command = new Command("serve", "Start the OpenAI-compatible API server.");
         engine.AddTo(command);
-        foreach (Option option in new Option[] { host, port, names, apiKey, chatTemplate, disableLogRequests, drain }) command.Options.Add(option);
+        foreach (Option option in new Option[] { host, port, names, apiKey, chatTemplate, origins, methods, headers, credentials, rateInterval, rateToken, disableLogRequests, drain }) command.Options.Add(option);
         command.SetAction(async (parse, cancellationToken) =>
         {
             int portValue = parse.GetValue(port);
             if (portValue is < 0 or > 65535) throw new ArgumentException($"--port must be in 0..65535, got {portValue}.");
+            if (parse.GetValue(rateInterval) is <= 0 || parse.GetValue(rateToken) is <= 0)
+                throw new ArgumentException("--rate-limit-interval and --rate-limit-token must be positive.");
             var args = new ServerArgs
             {
                 Host = parse.GetValue(host)!,
@@ -43,6 +51,12 @@ public static class ServeCommand
                 ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("VLLM_API_KEY"),
                 DisableLogRequests = parse.GetValue(disableLogRequests),
                 ChatTemplate = parse.GetValue(chatTemplate),
+                AllowedOrigins = parse.GetValue(origins) is { Length: > 0 } o ? o : ["*"],
+                AllowedMethods = parse.GetValue(methods) is { Length: > 0 } m ? m : ["*"],
+                AllowedHeaders = parse.GetValue(headers) is { Length: > 0 } h ? h : ["*"],
+                AllowCredentials = parse.GetValue(credentials),
+                RateLimitInterval = parse.GetValue(rateInterval),
+                RateLimitToken = parse.GetValue(rateToken),
                 DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(drain)),
             };
             TextWriter output = parse.InvocationConfiguration.Output;
