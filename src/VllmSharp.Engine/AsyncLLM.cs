@@ -46,9 +46,16 @@ public sealed class AsyncLLM : IDisposable
         get
         {
             var scheduler = _engine.Core.Scheduler;
-            return new EngineStats(scheduler.NumRunning, scheduler.NumWaiting, scheduler.KVCacheManager.NumBlocks, scheduler.KVCacheManager.NumFreeBlocks);
+            var kv = scheduler.KVCacheManager;
+            return new EngineStats(scheduler.NumRunning, scheduler.NumWaiting, kv.NumBlocks, kv.NumFreeBlocks, kv.Stats.Queries, kv.Stats.Hits);
         }
     }
+
+    /// <summary>Raised on the output-handling thread when a request finishes (metrics).</summary>
+    public event Action<RequestFinishedInfo>? RequestFinished;
+
+    /// <summary>Raised on the output-handling thread per delivered output: new tokens and seconds since the request's previous output.</summary>
+    public event Action<int, double>? TokensDelivered;
 
     /// <summary>Requests still being generated.</summary>
     public int NumUnfinishedRequests => _streams.Count;
@@ -61,7 +68,7 @@ public sealed class AsyncLLM : IDisposable
         int priority = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ProcessedRequest request = _inputProcessor.Process(requestId, prompt, samplingParams, Now(), priority);
-        var stream = new RequestStream(request.Children.Select(c => c.RequestId).ToArray());
+        var stream = new RequestStream(request.Children.Select(c => c.RequestId).ToArray(), samplingParams.OutputKind, request.ArrivalTime);
         if (!_streams.TryAdd(requestId, stream))
             throw new InvalidRequestException($"Request id '{requestId}' is already in use.", "request_id");
         lock (_outputLock)
@@ -103,8 +110,13 @@ public sealed class AsyncLLM : IDisposable
                 ProcessedOutputs processed;
                 lock (_outputLock) processed = _outputProcessor.ProcessOutputs(outputs, Now());
                 if (processed.ChildRequestsToAbort.Count > 0) _coreThread.AbortRequests(processed.ChildRequestsToAbort);
+                double now = Now();
                 foreach (RequestOutput output in processed.RequestOutputs)
-                    if (_streams.TryGetValue(output.RequestId, out RequestStream? stream)) stream.Channel.Writer.TryWrite(output);
+                {
+                    if (!_streams.TryGetValue(output.RequestId, out RequestStream? stream)) continue;
+                    Observe(stream, output, now);
+                    stream.Channel.Writer.TryWrite(output);
+                }
             }
         }
         catch (Exception e)
@@ -112,6 +124,17 @@ public sealed class AsyncLLM : IDisposable
             // The engine failed: every open request fails with the error (the server maps it to a 500).
             foreach (RequestStream stream in _streams.Values) stream.Channel.Writer.TryComplete(e);
         }
+    }
+
+    private void Observe(RequestStream stream, RequestOutput output, double now)
+    {
+        int tokens = 0;
+        foreach (CompletionOutput completion in output.Outputs) tokens += completion.TokenIds.Count;
+        int added = stream.Kind == RequestOutputKind.Delta ? tokens : tokens - stream.Generated;
+        stream.Generated += added;
+        if (added > 0) TokensDelivered?.Invoke(added, now - stream.LastOutputTime);
+        stream.LastOutputTime = now;
+        if (output.Finished) RequestFinished?.Invoke(new RequestFinishedInfo(output, output.PromptTokenIds.Count, stream.Generated));
     }
 
     private static double Now() => Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
@@ -123,9 +146,12 @@ public sealed class AsyncLLM : IDisposable
         _engine.Dispose();
     }
 
-    private sealed class RequestStream(string[] childIds)
+    private sealed class RequestStream(string[] childIds, RequestOutputKind kind, double arrivalTime)
     {
         public string[] ChildIds { get; } = childIds;
+        public RequestOutputKind Kind { get; } = kind;
+        public int Generated { get; set; }
+        public double LastOutputTime { get; set; } = arrivalTime;
         public Channel<RequestOutput> Channel { get; } = System.Threading.Channels.Channel.CreateUnbounded<RequestOutput>(new() { SingleReader = true });
     }
 }

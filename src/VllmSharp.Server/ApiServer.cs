@@ -13,6 +13,7 @@ using VllmSharp.Server.Endpoints.Completions;
 using VllmSharp.Server.Endpoints.Health;
 using VllmSharp.Server.Endpoints.Models;
 using VllmSharp.Server.Endpoints.Tokenize;
+using VllmSharp.Server.Metrics;
 using VllmSharp.Server.Middleware;
 using VllmSharp.Server.Protocol;
 
@@ -28,18 +29,20 @@ public sealed class ApiServer : IAsyncDisposable
     public static readonly string[] Routes =
     [
         "POST /v1/chat/completions", "POST /v1/completions", "GET /v1/models", "POST /tokenize", "POST /detokenize",
-        "GET /health", "GET /ready", "GET /ping", "GET /version",
+        "GET /health", "GET /ready", "GET /ping", "GET /version", "GET /metrics",
     ];
 
     private readonly WebApplication _app;
 
-    private ApiServer(WebApplication app, ServerState state)
+    private ApiServer(WebApplication app, ServerState state, ServingMetrics metrics)
     {
         _app = app;
         State = state;
+        Metrics = metrics;
     }
 
     public ServerState State { get; }
+    public ServingMetrics Metrics { get; }
 
     /// <summary>The addresses Kestrel listens on (known after <see cref="StartAsync"/>; port 0 resolves to the real port).</summary>
     public IReadOnlyList<string> Urls => [.. _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses];
@@ -48,6 +51,7 @@ public sealed class ApiServer : IAsyncDisposable
     {
         IReadOnlyList<string> names = args.ServedModelNames.Count > 0 ? args.ServedModelNames : [engine.ModelPath];
         var state = new ServerState(engine, names);
+        var metrics = new ServingMetrics(engine, names[0]);
         var chat = new ChatService(engine, new ChatPromptRenderer(engine.Tokenizer, ReadChatTemplate(args.ChatTemplate)));
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
@@ -96,7 +100,8 @@ public sealed class ApiServer : IAsyncDisposable
         TokenizeEndpoints.Map(app, state);
         CompletionsEndpoints.Map(app, state);
         ChatEndpoints.Map(app, state, chat);
-        return new ApiServer(app, state);
+        app.MapGet("/metrics", () => Results.Text(metrics.Registry.Collect(), "text/plain; version=0.0.4; charset=utf-8"));
+        return new ApiServer(app, state, metrics);
     }
 
     /// <summary>vLLM's --chat-template takes a file path or the template text itself.</summary>
@@ -110,5 +115,9 @@ public sealed class ApiServer : IAsyncDisposable
 
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        Metrics.Dispose();
+    }
 }

@@ -134,6 +134,24 @@ public sealed class CompletionsEndpointTests(ServerFixture server) : IClassFixtu
     }
 
     [Fact]
+    public async Task Metrics_VllmNamesWithModelLabel_CountRequests()
+    {
+        var (status, _) = await PostAsync("/v1/completions", """{"prompt":"count me","max_tokens":3,"ignore_eos":true}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        string metrics = await server.Http.GetStringAsync("/metrics", Ct);
+        foreach (string name in new[]
+        {
+            "vllm:num_requests_running{model_name=\"tiny\"}", "vllm:num_requests_waiting{model_name=\"tiny\"}",
+            "vllm:kv_cache_usage_perc{model_name=\"tiny\"}", "vllm:time_to_first_token_seconds_bucket",
+            "vllm:inter_token_latency_seconds_count", "vllm:e2e_request_latency_seconds_sum", "vllm:prefix_cache_queries_total",
+            "vllm:request_success_total{model_name=\"tiny\",finished_reason=\"length\"}",
+        })
+            Assert.Contains(name, metrics);
+        string generation = metrics.Split('\n').Single(l => l.StartsWith("vllm:generation_tokens_total{", StringComparison.Ordinal));
+        Assert.True(double.Parse(generation.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) >= 3, generation);
+    }
+
+    [Fact]
     public async Task HealthAndModels_Answer()
     {
         Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/health", Ct)).StatusCode);

@@ -66,6 +66,8 @@ public static class ServeCommand
             output.WriteLine($"Serving {string.Join(", ", server.State.ServedModelNames)} on {string.Join(", ", server.Urls)}");
             output.WriteLine("Routes: " + string.Join(", ", ApiServer.Routes));
             output.Flush();
+            using var stopLogging = new CancellationTokenSource();
+            Task statLogger = LogStatsAsync(server, output, stopLogging.Token);
             try
             {
                 await server.WaitForShutdownAsync(cancellationToken);
@@ -74,10 +76,30 @@ public static class ServeCommand
             {
                 // Ctrl-C handled by the command line: fall through to the same drain.
             }
+            stopLogging.Cancel();
+            await statLogger;
             output.WriteLine("Shutting down: draining in-flight requests...");
             await server.StopAsync(CancellationToken.None);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>vLLM's periodic stats line, every 10 s while the engine has been busy.</summary>
+    private static async Task LogStatsAsync(ApiServer server, TextWriter output, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+                if (server.Metrics.LogLine() is string line)
+                {
+                    output.WriteLine($"INFO {DateTime.Now:MM-dd HH:mm:ss} [metrics] {line}");
+                    output.Flush();
+                }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 }
