@@ -33,6 +33,7 @@ public abstract record SamplingRequest
     public StreamOptions? StreamOptions { get; init; }
     public int? BestOf { get; init; }
     public string? User { get; init; }
+    public JsonElement? LogitBias { get; init; }
 
     /// <summary>The max_tokens the request asks for (null: up to the model's length).</summary>
     protected abstract int? RequestedMaxTokens { get; }
@@ -40,6 +41,7 @@ public abstract record SamplingRequest
     public SamplingParams ToSamplingParams(RequestOutputKind kind)
     {
         if (BestOf is > 1) throw new InvalidRequestException("best_of is not supported.", "best_of");
+        if (LogitBias is { ValueKind: not JsonValueKind.Null }) throw new NotSupportedException("logit_bias is not supported yet.");
         var defaults = new SamplingParams();
         var p = new SamplingParams
         {

@@ -60,6 +60,7 @@ public sealed class ChatService(AsyncLLM engine, ChatPromptRenderer renderer)
 
     private (PromptInput Prompt, SamplingParams Params) Prepare(ChatCompletionRequest request, RequestOutputKind kind)
     {
+        if (request.TopLogprobs is < 0 or > 20) throw new InvalidRequestException($"top_logprobs must be in 0..20, got {request.TopLogprobs}.", "top_logprobs");
         if (request.Logprobs == true) throw new NotSupportedException("logprobs are not supported yet.");
         SamplingParams samplingParams = request.ToSamplingParams(kind);
         string text = renderer.Render(request.Messages, request.AddGenerationPrompt ?? true, request.ContinueFinalMessage ?? false,

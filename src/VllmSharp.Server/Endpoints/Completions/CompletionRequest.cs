@@ -13,6 +13,7 @@ public sealed record CompletionRequest : SamplingRequest
     public JsonElement Prompt { get; init; }
     public int? MaxTokens { get; init; } = 16;
     public bool? Echo { get; init; }
+    public int? Logprobs { get; init; }
 
     protected override int? RequestedMaxTokens => MaxTokens;
 

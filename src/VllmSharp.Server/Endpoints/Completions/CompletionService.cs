@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using VllmSharp.Core.Errors;
 using VllmSharp.Core.Outputs;
 using VllmSharp.Core.Sampling;
 using VllmSharp.Engine;
@@ -94,6 +95,8 @@ public sealed class CompletionService(AsyncLLM engine)
     /// <summary>Validates, tokenizes, and checks prompt + max_tokens against the model length (400 as vLLM).</summary>
     private (List<PromptInput> Prompts, SamplingParams Params) Prepare(CompletionRequest request, RequestOutputKind kind)
     {
+        if (request.Logprobs is < 0 or > 20) throw new InvalidRequestException($"logprobs must be in 0..20, got {request.Logprobs}.", "logprobs");
+        if (request.Logprobs is not null) throw new NotSupportedException("logprobs are not supported yet.");
         SamplingParams samplingParams = request.ToSamplingParams(kind);
         var prompts = new List<PromptInput>();
         foreach ((string? text, int[]? ids) in request.Prompts())
