@@ -161,10 +161,7 @@ public sealed class SafetensorsFile : IDisposable
                     $"truncated: tensor '{names[i]}' ends at byte {dataOffset + e.End} but the file has {fileLength} bytes");
             order[i] = (e.Begin, e.End, names[i]);
         }
-        Array.Sort(order, (a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
-        for (int i = 1; i < order.Length; i++)
-            if (order[i].Begin < order[i - 1].End)
-                throw new ModelLoadException(path, $"tensors '{order[i - 1].Name}' and '{order[i].Name}' overlap in the file");
+        TensorExtents.CheckNoOverlap(path, order);
     }
 
     public void Dispose()

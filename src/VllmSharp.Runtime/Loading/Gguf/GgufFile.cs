@@ -119,10 +119,7 @@ public sealed class GgufFile : IDisposable
                     $"ends at byte {header.DataOffset + t.Offset + t.ByteLength} but the file has {fileLength} bytes");
             order[i] = (t.Offset, t.Offset + t.ByteLength, t.Name);
         }
-        Array.Sort(order, (a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
-        for (int i = 1; i < order.Length; i++)
-            if (order[i].Begin < order[i - 1].End)
-                throw new ModelLoadException(path, $"tensors '{order[i - 1].Name}' and '{order[i].Name}' overlap in the file");
+        TensorExtents.CheckNoOverlap(path, order);
     }
 
     public void Dispose()

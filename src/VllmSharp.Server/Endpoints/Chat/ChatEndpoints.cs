@@ -1,8 +1,4 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using VllmSharp.Server.Protocol;
-using VllmSharp.Server.Streaming;
 
 namespace VllmSharp.Server.Endpoints.Chat;
 
@@ -10,16 +6,7 @@ namespace VllmSharp.Server.Endpoints.Chat;
 public static class ChatEndpoints
 {
     public static void Map(IEndpointRouteBuilder app, ServerState state, ChatService service)
-    {
-        app.MapPost("/v1/chat/completions", async (HttpContext context) =>
-        {
-            var request = await HttpJson.ReadAsync<ChatCompletionRequest>(context.Request, context.RequestAborted);
-            string model = state.ResolveModel(request.Model);
-            string requestId = Guid.NewGuid().ToString("N");
-            if (request.Stream == true)
-                await ServerSentEvents.WriteAsync(context, service.StreamAsync(request, requestId, model, context.RequestAborted));
-            else
-                await HttpJson.WriteAsync(context.Response, await service.CreateAsync(request, requestId, model, context.RequestAborted));
-        });
-    }
+        => GenerationEndpoint.Map<ChatCompletionRequest>(app, "/v1/chat/completions", state,
+            async (request, id, model, ct) => await service.CreateAsync(request, id, model, ct),
+            (request, id, model, ct) => service.StreamAsync(request, id, model, ct));
 }

@@ -1,8 +1,4 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using VllmSharp.Server.Protocol;
-using VllmSharp.Server.Streaming;
 
 namespace VllmSharp.Server.Endpoints.Completions;
 
@@ -12,15 +8,8 @@ public static class CompletionsEndpoints
     public static void Map(IEndpointRouteBuilder app, ServerState state)
     {
         var service = new CompletionService(state.Engine);
-        app.MapPost("/v1/completions", async (HttpContext context) =>
-        {
-            var request = await HttpJson.ReadAsync<CompletionRequest>(context.Request, context.RequestAborted);
-            string model = state.ResolveModel(request.Model);
-            string requestId = Guid.NewGuid().ToString("N");
-            if (request.Stream == true)
-                await ServerSentEvents.WriteAsync(context, service.StreamAsync(request, requestId, model, context.RequestAborted));
-            else
-                await HttpJson.WriteAsync(context.Response, await service.CreateAsync(request, requestId, model, context.RequestAborted));
-        });
+        GenerationEndpoint.Map<CompletionRequest>(app, "/v1/completions", state,
+            async (request, id, model, ct) => await service.CreateAsync(request, id, model, ct),
+            (request, id, model, ct) => service.StreamAsync(request, id, model, ct));
     }
 }
