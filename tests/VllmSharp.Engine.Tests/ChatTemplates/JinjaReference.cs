@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -17,42 +16,13 @@ public static class JinjaReference
 {
     public static IReadOnlyList<JinjaResult> Render(IReadOnlyList<(string Template, JsonObject Context)> jobs)
     {
-        string script = Path.Combine(Fixtures.RepoRoot, "tests", "node", "render-template.mjs");
-        if (!Directory.Exists(Path.Combine(Fixtures.NodeModules, "@huggingface", "jinja")))
-        {
-            throw new InvalidOperationException($"@huggingface/jinja is not installed in {Fixtures.NodeModules}: {Fixtures.NpmHint}.");
-        }
-
-        var start = new ProcessStartInfo("node")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(script)!,
-            StandardInputEncoding = new UTF8Encoding(false),
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add(script);
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException("node did not start.");
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        var input = new StringBuilder();
         foreach ((string template, JsonObject context) in jobs)
-        {
-            var line = new JsonObject { ["template"] = template, ["context"] = context.DeepClone() };
-            process.StandardInput.Write(line.ToJsonString());
-            process.StandardInput.Write('\n');
-        }
-
-        process.StandardInput.Close();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"node render-template.mjs failed ({process.ExitCode}): {stderr.Result}");
-        }
+            input.Append(new JsonObject { ["template"] = template, ["context"] = context.DeepClone() }.ToJsonString()).Append('\n');
+        string stdout = NodeScript.Run("render-template.mjs", Path.Combine("@huggingface", "jinja"), input.ToString());
 
         var results = new List<JinjaResult>();
-        foreach (string line in stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (string line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             using JsonDocument doc = JsonDocument.Parse(line);
             JsonElement root = doc.RootElement;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -24,54 +23,14 @@ public static class NodeReference
 
     private static IReadOnlyList<NodeResult> Run(Request request)
     {
-        string script = Path.Combine(Fixtures.RepoRoot, "tests", "node", "tokenize.mjs");
-        if (!Directory.Exists(Path.Combine(Fixtures.NodeModules, "@lenml", "tokenizers")) || !Directory.Exists(Path.Combine(Fixtures.NodeModules, "gpt-3-encoder")))
-        {
-            throw new InvalidOperationException($"The Node reference packages are not installed in {Fixtures.NodeModules}: {Fixtures.NpmHint}.");
-        }
-
-        var start = new ProcessStartInfo("node")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(script)!,
-            StandardInputEncoding = new System.Text.UTF8Encoding(false),
-            StandardOutputEncoding = System.Text.Encoding.UTF8,
-        };
-        start.ArgumentList.Add(script);
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new InvalidOperationException("node did not start.");
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            throw new InvalidOperationException($"Cannot run 'node' (install Node.js 18+, then {Fixtures.NpmHint}): {ex.Message}", ex);
-        }
-
-        using (process)
-        {
-            Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-            Task<string> stderr = process.StandardError.ReadToEndAsync();
-            process.StandardInput.Write(JsonSerializer.Serialize(request));
-            process.StandardInput.Close();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"node tokenize.mjs failed ({process.ExitCode}); {Fixtures.NpmHint}?\n{stderr.Result}");
-            }
-
-            Response response = JsonSerializer.Deserialize<Response>(stdout.Result)
-                ?? throw new InvalidOperationException("node tokenize.mjs wrote no JSON.");
-            if (response.Results.Count != request.Texts.Count)
-            {
-                throw new InvalidOperationException("node tokenize.mjs returned a different number of results.");
-            }
-
-            return response.Results;
-        }
+        if (!Directory.Exists(Path.Combine(Fixtures.NodeModules, "gpt-3-encoder")))
+            throw new InvalidOperationException($"gpt-3-encoder is not installed in {Fixtures.NodeModules}: {Fixtures.NpmHint}.");
+        string stdout = NodeScript.Run("tokenize.mjs", Path.Combine("@lenml", "tokenizers"), JsonSerializer.Serialize(request));
+        Response response = JsonSerializer.Deserialize<Response>(stdout)
+            ?? throw new InvalidOperationException("node tokenize.mjs wrote no JSON.");
+        if (response.Results.Count != request.Texts.Count)
+            throw new InvalidOperationException("node tokenize.mjs returned a different number of results.");
+        return response.Results;
     }
 
     private sealed class Request
