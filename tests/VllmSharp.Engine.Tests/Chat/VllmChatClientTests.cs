@@ -157,7 +157,8 @@ public sealed class VllmChatClientTests(TinyModelFixture model) : IClassFixture<
             await foreach (ChatResponseUpdate _ in client.GetStreamingResponseAsync(s_messages, Greedy(400), cts.Token))
                 if (++seen == 3) cts.Cancel();
         });
-        Assert.Equal(3, seen);
+        // Updates already buffered when the token fired may still arrive; the request must stop long before 400.
+        Assert.InRange(seen, 3, 50);
         await AssertIdleSoon(engine);
     }
 
