@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -210,42 +209,7 @@ public sealed class GgufTokenizer : ITokenizer
     }
 
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true)
-    {
-        int length = 0;
-        foreach (int id in ids)
-        {
-            if (Keeps(id, skipSpecialTokens))
-            {
-                length += _tokenBytes[id].Length;
-            }
-        }
-
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-        try
-        {
-            int written = 0;
-            foreach (int id in ids)
-            {
-                if (Keeps(id, skipSpecialTokens))
-                {
-                    _tokenBytes[id].CopyTo(buffer.AsSpan(written));
-                    written += _tokenBytes[id].Length;
-                }
-            }
-
-            int first = 0;
-            while (first < DecodeStripLeadingSpaces && first < written && buffer[first] == (byte)' ')
-            {
-                first++;
-            }
-
-            return Encoding.UTF8.GetString(buffer, first, written - first);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+        => TokenBytesDecoder.Decode(_tokenBytes, _special, ids, skipSpecialTokens, DecodeStripLeadingSpaces);
 
     public bool IsSpecial(int id) => (uint)id < (uint)VocabSize && _special[id];
 
@@ -255,7 +219,6 @@ public sealed class GgufTokenizer : ITokenizer
 
     public ReadOnlySpan<byte> GetTokenBytes(int id) => (uint)id < (uint)VocabSize ? _tokenBytes[id] : [];
 
-    private bool Keeps(int id, bool skipSpecialTokens) => (uint)id < (uint)VocabSize && !(skipSpecialTokens && _special[id]);
 
     /// <summary>
     /// The pre-tokenizer of llama.cpp's pre type, as the equivalent tokenizer.json Split + ByteLevel

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text;
 using System.Text.Json;
 
 namespace VllmSharp.Engine.Tokenization;
@@ -262,42 +260,7 @@ public sealed class HfTokenizer : ITokenizer
     }
 
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true)
-    {
-        int length = 0;
-        foreach (int id in ids)
-        {
-            if (Keeps(id, skipSpecialTokens))
-            {
-                length += _tokenBytes[id].Length;
-            }
-        }
-
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-        try
-        {
-            int written = 0;
-            foreach (int id in ids)
-            {
-                if (Keeps(id, skipSpecialTokens))
-                {
-                    _tokenBytes[id].CopyTo(buffer.AsSpan(written));
-                    written += _tokenBytes[id].Length;
-                }
-            }
-
-            int start = 0;
-            while (start < DecodeStripLeadingSpaces && start < written && buffer[start] == (byte)' ')
-            {
-                start++;
-            }
-
-            return Encoding.UTF8.GetString(buffer, start, written - start);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+        => TokenBytesDecoder.Decode(_tokenBytes, _special, ids, skipSpecialTokens, DecodeStripLeadingSpaces);
 
     public bool IsSpecial(int id) => (uint)id < (uint)VocabSize && _special[id];
 
@@ -308,5 +271,4 @@ public sealed class HfTokenizer : ITokenizer
 
     public ReadOnlySpan<byte> GetTokenBytes(int id) => (uint)id < (uint)VocabSize ? _tokenBytes[id] : [];
 
-    private bool Keeps(int id, bool skipSpecialTokens) => (uint)id < (uint)VocabSize && !(skipSpecialTokens && _special[id]);
 }
