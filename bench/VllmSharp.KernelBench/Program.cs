@@ -3,14 +3,14 @@ using System.Runtime.InteropServices;
 using VllmSharp.Kernels;
 using Limits = VllmSharp.Kernels.MachineLimits;
 
-// Kernel timing harness (Release): dotnet run -c Release --project bench/VllmSharp.KernelBench -- [limits|gemv|pool|crossover|gemm|tune]...
+// Kernel timing harness (Release): dotnet run -c Release --project bench/VllmSharp.KernelBench -- [limits|gemv|pool|crossover|gemm|tune|qwen[:mix]|qhot|qcross|qcpu]...
 // Every figure is printed with its fraction of the limit measured in the same run.
 string[] sections = args.Length > 0 ? args : ["limits", "gemv", "pool", "crossover", "gemm"];
 int threads = WorkerPool.Shared.ThreadCount;
 Console.WriteLine($"{Environment.ProcessorCount} logical cores, WorkerPool threads {threads}, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}");
 
 double bandwidth = 0, peak = 0;
-if (sections.Contains("limits") || sections.Contains("gemv") || sections.Contains("gemm"))
+if (sections.Contains("limits") || sections.Contains("gemv") || sections.Contains("gemm") || sections.Any(s => s.StartsWith("qwen", StringComparison.Ordinal)))
 {
     bandwidth = Limits.MeasureReadBandwidthGBs(threads);
     peak = Limits.MeasureFmaPeakGflops(threads);
@@ -26,6 +26,17 @@ if (sections.Contains("gemv"))
             double gbs = (double)n * k * type.SizeInBytes() / best / 1e9;
             Console.WriteLine($"GEMV m=1 {type,-4} n={n,-6} k={k,-5}: best {best * 1e6,6:F0} us (median {s * 1e6,6:F0})  {gbs,6:F1} GB/s = {gbs / bandwidth:P0} of read bandwidth");
         }
+}
+
+if (sections.Contains("qhot")) QwenShapeBench.HotGemv();
+if (sections.Contains("qcross")) QwenShapeBench.Crossover();
+if (sections.Contains("qcpu")) KernelCpuBench.Run();
+
+// qwen, qwen:q8_0, qwen:q4_K_M-like, qwen:bf16 — the Qwen2.5-0.5B layer set, decode and prefill.
+foreach (string section in sections)
+{
+    if (section.StartsWith("qwen", StringComparison.Ordinal))
+        QwenShapeBench.Run(bandwidth, peak, section.Length > 5 ? section[5..] : "");
 }
 
 if (sections.Contains("pool"))

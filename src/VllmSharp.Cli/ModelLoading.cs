@@ -2,6 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using VllmSharp.Core.Config;
 using VllmSharp.Engine;
+using VllmSharp.Engine.Core;
 using VllmSharp.Engine.Tokenization;
 using VllmSharp.Runtime.Models;
 
@@ -21,7 +22,7 @@ public static class ModelLoading
         {
             string dir = requested is null ? DefaultModel.EnsureCreated(status) : Path.GetFullPath(requested);
             status($"Loading tokenizer from {dir}");
-            ITokenizer tokenizer = HfTokenizer.Load(dir);
+            ITokenizer tokenizer = EngineFactory.LoadTokenizer(dir, loadFormat);
             status($"Loading weights from {dir}");
             return new LoadedModel(dir, ModelLoader.Load(dir, dtype, loadFormat, seed), tokenizer);
         });

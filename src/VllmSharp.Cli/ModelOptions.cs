@@ -7,7 +7,7 @@ public sealed class ModelOptions
 {
     public Argument<string?> Model { get; } = new("model")
     {
-        Description = "HF model folder (config.json, tokenizer files, *.safetensors). Default: the built-in default model.",
+        Description = "HF model folder (config.json, tokenizer files, *.safetensors) or a .gguf file (tokenizer from its metadata). Default: the built-in default model.",
         Arity = ArgumentArity.ZeroOrOne,
     };
 
@@ -16,13 +16,13 @@ public sealed class ModelOptions
 
     public Option<string> DType { get; } = new("--dtype")
     {
-        Description = "Weight dtype: auto, half, float16, bfloat16, float, float32.",
+        Description = "Weight dtype: auto, half, float16, bfloat16, float, float32 (GGUF: auto keeps the stored types; quantized weights are never converted).",
         DefaultValueFactory = _ => "auto",
     };
 
     public Option<string> LoadFormat { get; } = new("--load-format")
     {
-        Description = "auto, safetensors, or dummy (random weights from config.json).",
+        Description = "auto, safetensors, gguf, or dummy (random weights from config.json or the GGUF metadata).",
         DefaultValueFactory = _ => "auto",
     };
 

@@ -26,11 +26,17 @@ public sealed class AsyncLLM : IDisposable
     private readonly EngineCoreThread _coreThread;
     private readonly ConcurrentDictionary<string, RequestStream> _streams = new();
     private readonly Task _outputHandler;
+    private volatile EngineDeadException? _dead;
 
-    public AsyncLLM(EngineArgs args, Action<string>? log = null)
+    public AsyncLLM(EngineArgs args, Action<string>? log = null) : this(EngineFactory.Create(args, log))
     {
-        _engine = EngineFactory.Create(args, log);
-        _inputProcessor = new InputProcessor(_engine.Tokenizer, _engine.MaxModelLen, _engine.BlockSize);
+    }
+
+    /// <summary>Runs an engine built elsewhere (tests put fault-injecting models in it).</summary>
+    internal AsyncLLM(LoadedEngine engine)
+    {
+        _engine = engine;
+        _inputProcessor = new InputProcessor(_engine.Tokenizer, _engine.MaxModelLen, _engine.BlockSize, _engine.PromptVocabSize);
         _outputProcessor = new OutputProcessor(_engine.Tokenizer);
         _coreThread = new EngineCoreThread(_engine.Core);
         _outputHandler = Task.Run(HandleOutputsAsync);
@@ -57,6 +63,9 @@ public sealed class AsyncLLM : IDisposable
     /// <summary>Raised on the output-handling thread per delivered output: new tokens and seconds since the request's previous output.</summary>
     public event Action<int, double>? TokensDelivered;
 
+    /// <summary>False once the engine core has failed; every request then fails with <see cref="EngineDeadException"/>.</summary>
+    public bool IsHealthy => _dead is null;
+
     /// <summary>Requests still being generated.</summary>
     public int NumUnfinishedRequests => _streams.Count;
 
@@ -67,6 +76,7 @@ public sealed class AsyncLLM : IDisposable
     public async IAsyncEnumerable<RequestOutput> GenerateAsync(PromptInput prompt, SamplingParams samplingParams, string requestId,
         int priority = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        if (_dead is { } dead) throw dead;
         ProcessedRequest request = _inputProcessor.Process(requestId, prompt, samplingParams, Now(), priority);
         var stream = new RequestStream(request.Children.Select(c => c.RequestId).ToArray(), samplingParams.OutputKind, request.ArrivalTime);
         if (!_streams.TryAdd(requestId, stream))
@@ -74,6 +84,8 @@ public sealed class AsyncLLM : IDisposable
         lock (_outputLock)
             _outputProcessor.AddRequest(requestId, request.Prompt, request.PromptTokenIds, request.Params, request.ArrivalTime, stream.ChildIds);
         foreach (var child in request.Children) _coreThread.AddRequest(child);
+        // The engine may have died between the check above and registering the stream: don't wait forever.
+        if (_dead is { } died) stream.Channel.Writer.TryComplete(died);
 
         bool finished = false;
         try
@@ -121,8 +133,9 @@ public sealed class AsyncLLM : IDisposable
         }
         catch (Exception e)
         {
-            // The engine failed: every open request fails with the error (the server maps it to a 500).
-            foreach (RequestStream stream in _streams.Values) stream.Channel.Writer.TryComplete(e);
+            // The engine failed: every open and every later request fails with the error (the server maps it to a 500).
+            _dead = new EngineDeadException(e);
+            foreach (RequestStream stream in _streams.Values) stream.Channel.Writer.TryComplete(_dead);
         }
     }
 

@@ -19,7 +19,7 @@ public sealed partial class LLM : IDisposable
     public LLM(EngineArgs args, Action<string>? log = null)
     {
         _engine = EngineFactory.Create(args, log);
-        _inputProcessor = new InputProcessor(_engine.Tokenizer, _engine.MaxModelLen, _engine.BlockSize);
+        _inputProcessor = new InputProcessor(_engine.Tokenizer, _engine.MaxModelLen, _engine.BlockSize, _engine.PromptVocabSize);
     }
 
     public ITokenizer Tokenizer => _engine.Tokenizer;

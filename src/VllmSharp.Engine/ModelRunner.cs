@@ -2,6 +2,8 @@ using VllmSharp.Core.Config;
 using VllmSharp.Core.Requests;
 using VllmSharp.Core.Scheduling;
 using VllmSharp.Engine.Sampling;
+using VllmSharp.Engine.StructuredOutputs;
+using VllmSharp.Engine.Tokenization;
 using VllmSharp.Runtime;
 using VllmSharp.Runtime.Models;
 
@@ -20,14 +22,18 @@ public sealed class ModelRunner
     private readonly Sampler _sampler;
     private readonly Dictionary<string, SamplingState> _states = [];
     private readonly Random _seeds;
+    private readonly ITokenizer? _tokenizer;
     private readonly int[] _blockTable;
     private readonly List<SamplingState> _rows;
+    private readonly PromptLogprobsCollector _promptLogprobs = new();
     private float[] _logits;
     private int[] _sampled;
     private float[] _sampledLogprobs;
 
-    public ModelRunner(ICausalLM model, int numBlocks, int blockSize, SchedulerConfig config, int seed)
+    /// <param name="tokenizer">Needed for requests with structured outputs (their constraints compile against its vocabulary).</param>
+    public ModelRunner(ICausalLM model, int numBlocks, int blockSize, SchedulerConfig config, int seed, ITokenizer? tokenizer = null)
     {
+        _tokenizer = tokenizer;
         _model = model;
         _blockSize = blockSize;
         int maxBlocksPerSeq = (config.MaxModelLen + blockSize - 1) / blockSize;
@@ -52,6 +58,7 @@ public sealed class ModelRunner
         IReadOnlyList<ScheduledRequest> scheduled = output.ScheduledRequests;
         _batch.Clear();
         _rows.Clear();
+        _promptLogprobs.Clear();
         foreach (ScheduledRequest item in scheduled)
         {
             Request request = item.Request;
@@ -59,6 +66,8 @@ public sealed class ModelRunner
             _batch.AddSequence(request.TokenSpan(item.NumComputedTokens, item.NumScheduledTokens), item.NumComputedTokens,
                 _blockTable.AsSpan(0, item.BlockIds.Count), _blockSize, item.SamplesToken);
             if (item.SamplesToken) _rows.Add(StateOf(request));
+            if (request.SamplingParams.PromptLogprobs is not null && item.NumComputedTokens < request.PromptTokenIds.Count)
+                _promptLogprobs.Add(_batch, request, StateOf(request), item.NumComputedTokens, item.NumScheduledTokens);
         }
 
         int[] sampledIds = new int[scheduled.Count];
@@ -69,19 +78,28 @@ public sealed class ModelRunner
         ReadOnlySpan<float> logits = _model.Forward(_batch, KVCache);
         int rows = _rows.Count, vocab = _model.VocabSize;
         EnsureCapacity(rows, vocab);
-        logits.CopyTo(_logits);
+        _promptLogprobs.Collect(logits, vocab, _logits);
+        // Masks are looked up (or computed, once per constraint state) here on the engine thread, before the
+        // parallel sampler reads them.
+        foreach (SamplingState state in _rows) state.AllowedTokenMask = state.StructuredOutput?.AllowedTokens();
         _sampler.Sample(_logits.AsSpan(0, rows * vocab), _rows, _sampled.AsSpan(0, rows), _sampledLogprobs.AsSpan(0, rows));
 
         int row = 0;
+        VllmSharp.Core.Outputs.PositionLogprobs?[]? topLogprobs = null;
+        IReadOnlyList<VllmSharp.Core.Outputs.PositionLogprobs?>?[]? promptLogprobs = null;
         for (int i = 0; i < scheduled.Count; i++)
         {
             if (!scheduled[i].SamplesToken) continue;
             sampledIds[i] = _sampled[row];
             sampledLogprobs[i] = _sampledLogprobs[row];
             _rows[row].AppendOutputToken(_sampled[row]);
+            _rows[row].StructuredOutput?.Advance(_sampled[row]);
+            if (_rows[row].SampledLogprobs is { } lp) (topLogprobs ??= new VllmSharp.Core.Outputs.PositionLogprobs?[scheduled.Count])[i] = lp;
+            if (_rows[row].PromptLogprobs is { } plp && _rows[row].NumOutputTokens == 1)
+                (promptLogprobs ??= new IReadOnlyList<VllmSharp.Core.Outputs.PositionLogprobs?>?[scheduled.Count])[i] = plp;
             row++;
         }
-        return new ModelRunnerOutput(sampledIds, sampledLogprobs);
+        return new ModelRunnerOutput(sampledIds, sampledLogprobs) { Logprobs = topLogprobs, PromptLogprobs = promptLogprobs };
     }
 
     /// <summary>A request keeps its sampling state (generator, penalty counts) across steps and preemptions.</summary>
@@ -90,6 +108,12 @@ public sealed class ModelRunner
         if (!_states.TryGetValue(request.RequestId, out SamplingState? state))
         {
             state = new SamplingState(request.SamplingParams, request.PromptTokenIds, request.EosTokenIds, _seeds.NextInt64());
+            if (request.SamplingParams.StructuredOutputs is { } constraint)
+            {
+                if (_tokenizer is null) throw new InvalidOperationException("Structured outputs need the model runner to have the tokenizer.");
+                state.StructuredOutput = StructuredOutputManager.For(_tokenizer).CreateMatcher(constraint);
+            }
+            state.Processors = LogitsProcessors.Create(request.SamplingParams, _tokenizer);
             _states[request.RequestId] = state;
         }
         return state;

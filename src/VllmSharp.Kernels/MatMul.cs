@@ -7,7 +7,8 @@ using System.Runtime.Intrinsics;
 namespace VllmSharp.Kernels;
 
 /// <summary>
-/// Linear layers: y = x · Wᵀ with weights used in place in their stored dtype (F32, F16, BF16) and f32 accumulation.
+/// Linear layers: y = x · Wᵀ with weights used in place in their stored dtype (F32, F16, BF16, or ggml block-quantized
+/// Q8_0/Q4_0/Q5_0/Q4_K/Q6_K; see MatMulQuant.cs) and f32 accumulation.
 /// Decode-sized batches take a bandwidth-bound GEMV path that streams each weight row once; larger batches take a
 /// cache-blocked GEMM path that converts panels of weights to f32 once and reuses them for all activation rows.
 /// Work is split over output rows across <see cref="WorkerPool.Shared"/>.
@@ -41,6 +42,7 @@ public static unsafe partial class MatMul
         if (weights.IsEmpty) throw new ArgumentException("At least one weight matrix is required.", nameof(weights));
         int k = weights[0].Cols;
         long totalRows = 0;
+        bool anyQuantized = false;
         for (int j = 0; j < weights.Length; j++)
         {
             WeightMatrix wj = weights[j];
@@ -48,10 +50,13 @@ public static unsafe partial class MatMul
                 throw new ArgumentException($"All weights must have the same Cols (k): weights[0] has {k}, weights[{j}] has {wj.Cols}.", nameof(weights));
             if (wj.Rows < 0 || wj.Cols < 0)
                 throw new ArgumentException($"weights[{j}] has a negative shape {wj.Rows}×{wj.Cols}.", nameof(weights));
+            if (wj.Type is not (DType.F32 or DType.F16 or DType.BF16) && !wj.Type.IsQuantized())
+                throw new ArgumentException($"weights[{j}] has unsupported dtype {wj.Type}.", nameof(weights));
+            if (wj.Cols % wj.Type.BlockSize() != 0)
+                throw new ArgumentException($"weights[{j}] is {wj.Type}, whose rows must hold a multiple of {wj.Type.BlockSize()} values; k = {wj.Cols}.", nameof(weights));
             if (wj.Data == 0 && wj.SizeInBytes > 0)
                 throw new ArgumentException($"weights[{j}] has no data.", nameof(weights));
-            if (wj.Type is not (DType.F32 or DType.F16 or DType.BF16))
-                throw new ArgumentException($"weights[{j}] has unsupported dtype {wj.Type}.", nameof(weights));
+            anyQuantized |= wj.Type.IsQuantized();
             totalRows += wj.Rows;
         }
         if (x.Length != (long)m * k)
@@ -70,16 +75,26 @@ public static unsafe partial class MatMul
         fixed (WeightMatrix* pw = weights)
         {
             int tier = ForcedTier != 0 ? ForcedTier : 3;
-            if (tier >= 3 && Vector512.IsHardwareAccelerated)
-                Run<Ops512, Vector512<float>>(px, m, k, pw, weights.Length, totalRows, py);
-            else if (tier >= 2 && Vector256.IsHardwareAccelerated)
-                Run<Ops256, Vector256<float>>(px, m, k, pw, weights.Length, totalRows, py);
-            else
-                Run<OpsScalar, float>(px, m, k, pw, weights.Length, totalRows, py);
+            if (anyQuantized)
+            {
+                ForwardWithQuantized(px, m, k, pw, weights.Length, totalRows, py, tier);
+                return;
+            }
+            Dispatch(px, m, k, pw, weights.Length, totalRows, py, tier, default);
         }
     }
 
-    private static void Run<TOps, TV>(float* x, int m, int k, WeightMatrix* weights, int weightCount, long totalRows, float* y)
+    private static void Dispatch(float* px, int m, int k, WeightMatrix* pw, int count, long totalRows, float* py, int tier, QuantizedActivations qx)
+    {
+        if (tier >= 3 && Vector512.IsHardwareAccelerated)
+            Run<Ops512, Vector512<float>>(px, m, k, pw, count, totalRows, py, qx);
+        else if (tier >= 2 && Vector256.IsHardwareAccelerated)
+            Run<Ops256, Vector256<float>>(px, m, k, pw, count, totalRows, py, qx);
+        else
+            Run<OpsScalar, float>(px, m, k, pw, count, totalRows, py, qx);
+    }
+
+    private static void Run<TOps, TV>(float* x, int m, int k, WeightMatrix* weights, int weightCount, long totalRows, float* y, QuantizedActivations qx)
         where TOps : struct, IVectorOps<TV> where TV : struct
     {
         int threads = UseParallelFor ? Environment.ProcessorCount : WorkerPool.Shared.ThreadCount;
@@ -104,7 +119,7 @@ public static unsafe partial class MatMul
 
         var job = new LinearJob<TOps, TV>
         {
-            X = x, M = m, K = k, Weights = weights, WeightCount = weightCount, Y = y, Chunk = chunk, Gemm = gemm,
+            X = x, M = m, K = k, Weights = weights, WeightCount = weightCount, Y = y, Chunk = chunk, Gemm = gemm, Qx = qx,
         };
         if (UseParallelFor) RunOnParallelFor(tasks, job);
         else WorkerPool.Shared.For(tasks, ref job);
@@ -124,6 +139,7 @@ public static unsafe partial class MatMul
         public float* Y;
         public int Chunk;
         public bool Gemm;
+        public QuantizedActivations Qx;
 
         public readonly void Execute(int index)
         {
@@ -139,7 +155,11 @@ public static unsafe partial class MatMul
                     {
                         case DType.F32: Range<LoadF32>((byte*)w.Data, w.Rows, start, end, y); break;
                         case DType.F16: Range<LoadF16>((byte*)w.Data, w.Rows, start, end, y); break;
-                        default: Range<LoadBf16>((byte*)w.Data, w.Rows, start, end, y); break;
+                        case DType.BF16: Range<LoadBf16>((byte*)w.Data, w.Rows, start, end, y); break;
+                        default:
+                            if (Gemm) GemmRange<TOps, TV, LoadF32>(X, M, K, (byte*)w.Data, start, end, y, w.Rows, w.Type);
+                            else QuantRange(w, start, end, y, M, Qx);
+                            break;
                     }
                     return;
                 }

@@ -19,12 +19,15 @@ public static unsafe partial class MatMul
     /// <summary>
     /// GEMM path (prefill): y[:, nStart..nEnd) for all m rows. Per KC block of k, the weight rows of this task are
     /// converted to f32 once into a per-thread packed panel; the panel is then reused by every activation row.
+    /// <paramref name="quantized"/> names a block-quantized dtype of w (TW is then unused), F32 otherwise.
     /// </summary>
-    private static void GemmRange<TOps, TV, TW>(float* x, int m, int k, byte* w, int nStart, int nEnd, float* y, int ldy)
+    private static void GemmRange<TOps, TV, TW>(float* x, int m, int k, byte* w, int nStart, int nEnd, float* y, int ldy, DType quantized = DType.F32)
         where TOps : struct, IVectorOps<TV> where TV : struct where TW : struct, IWeightLoad
     {
         int nr = TOps.StripVectors * TOps.Count;
         int kcMax = GemmKc, mc = GemmMc;
+        // Block-quantized weights are dequantized whole blocks at a time: KC must be a multiple of the block size.
+        if (quantized != DType.F32) kcMax = Math.Max(1, kcMax / quantized.BlockSize()) * quantized.BlockSize();
         int strips = (nEnd - nStart + nr - 1) / nr;
         GemmScratch scratch = GemmScratch.ForCurrentThread(strips * nr, kcMax, nr);
 
@@ -32,7 +35,8 @@ public static unsafe partial class MatMul
         {
             int kc = Math.Min(kcMax, k - k0);
             bool accumulate = k0 > 0;
-            PackPanel<TOps, TV, TW>(w, k, nStart, nEnd, k0, kc, nr, scratch.Packed, scratch.Row);
+            if (quantized != DType.F32) PackPanelQuantized<TOps, TV>(w, quantized, k, nStart, nEnd, k0, kc, nr, scratch.Packed);
+            else PackPanel<TOps, TV, TW>(w, k, nStart, nEnd, k0, kc, nr, scratch.Packed, scratch.Row);
             for (int i0 = 0; i0 < m; i0 += mc)
             {
                 int iEnd = Math.Min(m, i0 + mc);

@@ -13,6 +13,7 @@ using VllmSharp.Server.Endpoints.Completions;
 using VllmSharp.Server.Endpoints.Health;
 using VllmSharp.Server.Endpoints.Models;
 using VllmSharp.Server.Endpoints.Tokenize;
+using VllmSharp.Server.Logging;
 using VllmSharp.Server.Metrics;
 using VllmSharp.Server.Middleware;
 using VllmSharp.Server.Protocol;
@@ -43,6 +44,8 @@ public sealed class ApiServer : IAsyncDisposable
 
     public ServerState State { get; }
     public ServingMetrics Metrics { get; }
+    /// <summary>The --max-waiting-requests admission counter; null when unlimited.</summary>
+    public RequestQueueLimit? QueueLimit { get; private init; }
 
     /// <summary>The addresses Kestrel listens on (known after <see cref="StartAsync"/>; port 0 resolves to the real port).</summary>
     public IReadOnlyList<string> Urls => [.. _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses];
@@ -50,21 +53,43 @@ public sealed class ApiServer : IAsyncDisposable
     public static ApiServer Create(AsyncLLM engine, ServerArgs args)
     {
         IReadOnlyList<string> names = args.ServedModelNames.Count > 0 ? args.ServedModelNames : [engine.ModelPath];
-        var state = new ServerState(engine, names);
+        var defaults = GenerationConfigDefaults.Load(args.GenerationConfig, Directory.Exists(engine.ModelPath) ? engine.ModelPath : null);
+        var state = new ServerState(engine, names, defaults);
         var metrics = new ServingMetrics(engine, names[0]);
-        var chat = new ChatService(engine, new ChatPromptRenderer(engine.Tokenizer, ReadChatTemplate(args.ChatTemplate)));
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(args.LogLevel);
+        // The framework's own per-request Information lines (hosting, routing) would double every access; below
+        // debug they stay at Warning, as uvicorn's info level shows one line per request, not four.
+        if (args.LogLevel > LogLevel.Debug) builder.Logging.AddFilter("Microsoft", (LogLevel)Math.Max((int)args.LogLevel, (int)LogLevel.Warning));
         builder.WebHost.UseUrls($"http://{(args.Host is "0.0.0.0" ? "*" : args.Host)}:{args.Port}");
         builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = HttpJson.MaxBodyBytes);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = args.DrainTimeout);
         CorsSetup.AddServices(builder.Services, args);
         RateLimitSetup.AddServices(builder.Services, args);
         WebApplication app = builder.Build();
+        RequestLogger? requestLogger = args.DisableLogRequests ? null : new RequestLogger(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("vllmsharp.requests"));
+        var renderer = new ChatPromptRenderer(engine.Tokenizer, ReadChatTemplate(args.ChatTemplate));
+        var chat = new ChatService(engine, renderer, defaults, requestLogger);
         CorsSetup.Use(app);
 
+        ILogger access = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("vllmsharp.access");
+        if (!args.DisableAccessLog)
+            app.Use(async (context, next) =>
+            {
+                try
+                {
+                    await next(context);
+                }
+                finally
+                {
+                    // uvicorn's access line at info level: client, request line, status.
+                    if (access.IsEnabled(LogLevel.Information))
+                        access.LogInformation("{Client}:{Port} - \"{Method} {Path} {Protocol}\" {Status}", context.Connection.RemoteIpAddress,
+                            context.Connection.RemotePort, context.Request.Method, context.Request.Path.Value, context.Request.Protocol, context.Response.StatusCode);
+                }
+            });
         app.Use(async (context, next) =>
         {
             try
@@ -94,19 +119,24 @@ public sealed class ApiServer : IAsyncDisposable
             });
 
         RateLimitSetup.Use(app, args);
+        // After the key and rate checks (a refused client learns nothing of the load), before any endpoint reads a body.
+        RequestQueueLimit? queueLimit = RequestQueueLimit.Use(app, args);
 
-        HealthEndpoints.Map(app);
+        HealthEndpoints.Map(app, state.Engine);
         ModelsEndpoints.Map(app, state);
-        TokenizeEndpoints.Map(app, state);
-        CompletionsEndpoints.Map(app, state);
+        TokenizeEndpoints.Map(app, state, renderer);
+        CompletionsEndpoints.Map(app, state, requestLogger);
         ChatEndpoints.Map(app, state, chat);
         app.MapGet("/metrics", () => Results.Text(metrics.Registry.Collect(), "text/plain; version=0.0.4; charset=utf-8"));
-        return new ApiServer(app, state, metrics);
+        return new ApiServer(app, state, metrics) { QueueLimit = queueLimit };
     }
 
     /// <summary>vLLM's --chat-template takes a file path or the template text itself.</summary>
     private static string? ReadChatTemplate(string? value)
         => value is null ? null : File.Exists(value) ? File.ReadAllText(value) : value;
+
+    /// <summary>Cancelled when shutdown begins (SIGTERM, Ctrl-C or <see cref="StopAsync"/>), before the drain.</summary>
+    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
 
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace VllmSharp.Server;
 
 /// <summary>The HTTP server's own flags (vLLM's names and defaults); engine flags live in EngineArgs.</summary>
@@ -13,8 +15,17 @@ public sealed record ServerArgs
     public string? ApiKey { get; init; }
     /// <summary>--chat-template: a template file, or the template text itself; null uses the model's.</summary>
     public string? ChatTemplate { get; init; }
-    /// <summary>--disable-log-requests.</summary>
+    /// <summary>--generation-config: auto (the model folder's generation_config.json), vllm (ignore it), or a folder.</summary>
+    public string GenerationConfig { get; init; } = "auto";
+    /// <summary>--disable-log-requests: no "Received request" line per request.</summary>
     public bool DisableLogRequests { get; init; }
+    /// <summary>--disable-uvicorn-access-log: no access line per HTTP request.</summary>
+    public bool DisableAccessLog { get; init; }
+    /// <summary>
+    /// --uvicorn-log-level / --log-level as the minimum log level. The library default is Warning (quiet when
+    /// embedded, e.g. in tests); the serve command defaults to Information as vLLM does.
+    /// </summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Warning;
     /// <summary>--allowed-origins / --allowed-methods / --allowed-headers / --allow-credentials (vLLM's CORS defaults: all, no credentials).</summary>
     public IReadOnlyList<string> AllowedOrigins { get; init; } = ["*"];
     public IReadOnlyList<string> AllowedMethods { get; init; } = ["*"];
@@ -23,6 +34,13 @@ public sealed record ServerArgs
     /// <summary>--rate-limit-interval (seconds) and --rate-limit-token (requests per interval per client); off unless both are set.</summary>
     public double? RateLimitInterval { get; init; }
     public int? RateLimitToken { get; init; }
+    /// <summary>
+    /// --max-waiting-requests (ours; vLLM has none): at most this many generation requests wait behind the
+    /// <see cref="MaxNumSeqs"/> running ones; the next gets 503 (see <c>Middleware.RequestQueueLimit</c>). Null: unlimited.
+    /// </summary>
+    public int? MaxWaitingRequests { get; init; }
+    /// <summary>The engine's --max-num-seqs (256 by default), which the queue limit counts on top of.</summary>
+    public int MaxNumSeqs { get; init; } = 256;
     /// <summary>How long a shutdown waits for in-flight requests before aborting them.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

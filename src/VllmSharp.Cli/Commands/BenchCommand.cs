@@ -10,6 +10,7 @@ public static class BenchCommand
         var command = new Command("bench", "Benchmarks (as vllm bench).");
         command.Subcommands.Add(BenchLatencyCommand.Create());
         command.Subcommands.Add(BenchThroughputCommand.Create());
+        command.Subcommands.Add(BenchServeCommand.Create());
         return command;
     }
 }

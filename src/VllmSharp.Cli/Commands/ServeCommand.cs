@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging;
 using VllmSharp.Engine;
 using VllmSharp.Server;
 
@@ -11,6 +12,17 @@ namespace VllmSharp.Cli.Commands;
 /// </summary>
 public static class ServeCommand
 {
+    /// <summary>uvicorn's log level names onto .NET's levels.</summary>
+    private static readonly Dictionary<string, LogLevel> s_logLevels = new()
+    {
+        ["critical"] = LogLevel.Critical,
+        ["error"] = LogLevel.Error,
+        ["warning"] = LogLevel.Warning,
+        ["info"] = LogLevel.Information,
+        ["debug"] = LogLevel.Debug,
+        ["trace"] = LogLevel.Trace,
+    };
+
     public static Command Create()
     {
         var engine = new EngineOptions();
@@ -23,6 +35,25 @@ public static class ServeCommand
         };
         var apiKey = new Option<string?>("--api-key") { Description = "Require this Bearer key on /v1/* (default: $VLLM_API_KEY)." };
         var disableLogRequests = new Option<bool>("--disable-log-requests") { Description = "Do not log each request." };
+        var disableAccessLog = new Option<bool>("--disable-uvicorn-access-log") { Description = "Do not log an access line per HTTP request." };
+        var disableLogStats = new Option<bool>("--disable-log-stats") { Description = "Do not log the periodic throughput/KV-cache stats line." };
+        var logLevel = new Option<string>("--uvicorn-log-level", "--log-level")
+        {
+            Description = "Minimum log level: critical, error, warning, info, debug, trace.",
+            DefaultValueFactory = _ => "info",
+        };
+        // A validator rather than AcceptOnlyFromAmong: its message names the flag, not only the bad value.
+        logLevel.Validators.Add(result =>
+        {
+            string value = result.GetValueOrDefault<string>();
+            if (!s_logLevels.ContainsKey(value))
+                result.AddError($"--uvicorn-log-level (--log-level) must be one of {string.Join(", ", s_logLevels.Keys)}; got '{value}'.");
+        });
+        var generationConfig = new Option<string>("--generation-config")
+        {
+            Description = "Default sampling params: auto (the model's generation_config.json), vllm (vLLM's defaults), or a folder holding generation_config.json.",
+            DefaultValueFactory = _ => "auto",
+        };
         var chatTemplate = new Option<string?>("--chat-template") { Description = "Chat template file, or the template text (default: the model's)." };
         var origins = new Option<string[]>("--allowed-origins") { Description = "CORS allowed origins (default *).", AllowMultipleArgumentsPerToken = true };
         var methods = new Option<string[]>("--allowed-methods") { Description = "CORS allowed methods (default *).", AllowMultipleArgumentsPerToken = true };
@@ -30,17 +61,32 @@ public static class ServeCommand
         var credentials = new Option<bool>("--allow-credentials") { Description = "Allow credentials in CORS requests." };
         var rateInterval = new Option<double?>("--rate-limit-interval") { Description = "Rate-limit window in seconds (with --rate-limit-token)." };
         var rateToken = new Option<int?>("--rate-limit-token") { Description = "Requests allowed per window and client (API key, else address)." };
+        var maxWaiting = new Option<int?>("--max-waiting-requests")
+        {
+            Description = "Refuse (503) a generation request when this many already wait behind the --max-num-seqs running ones (default: unlimited).",
+        };
         var drain = new Option<double>("--shutdown-timeout") { Description = "Seconds in-flight requests get to finish on shutdown.", DefaultValueFactory = _ => 30 };
 
         var command = new Command("serve", "Start the OpenAI-compatible API server.");
         engine.AddTo(command);
-        foreach (Option option in new Option[] { host, port, names, apiKey, chatTemplate, origins, methods, headers, credentials, rateInterval, rateToken, disableLogRequests, drain }) command.Options.Add(option);
-        command.SetAction(async (parse, cancellationToken) =>
+        foreach (Option option in new Option[] { host, port, names, apiKey, chatTemplate, origins, methods, headers, credentials, rateInterval, rateToken, maxWaiting, disableLogRequests, disableAccessLog, disableLogStats, logLevel, generationConfig, drain }) command.Options.Add(option);
+        // A synchronous action on purpose: System.CommandLine gives an async action's SIGTERM/SIGINT only a short
+        // grace period and then ends the process with 143/130, cutting in-flight streams. Here the host's console
+        // lifetime takes the signal instead and drains (see RunAsync's wait for shutdown).
+        command.SetAction(parse => RunAsync(parse).GetAwaiter().GetResult());
+        return command;
+
+        async Task<int> RunAsync(ParseResult parse)
         {
             int portValue = parse.GetValue(port);
             if (portValue is < 0 or > 65535) throw new ArgumentException($"--port must be in 0..65535, got {portValue}.");
+            string generationConfigValue = parse.GetValue(generationConfig)!;
+            if (generationConfigValue is not ("auto" or "vllm") && !Directory.Exists(generationConfigValue))
+                throw new ArgumentException($"--generation-config must be auto, vllm or a folder holding generation_config.json; '{generationConfigValue}' is none of these.");
             if (parse.GetValue(rateInterval) is <= 0 || parse.GetValue(rateToken) is <= 0)
                 throw new ArgumentException("--rate-limit-interval and --rate-limit-token must be positive.");
+            if (parse.GetValue(maxWaiting) is < 0)
+                throw new ArgumentException($"--max-waiting-requests must be 0 or more, got {parse.GetValue(maxWaiting)}.");
             var args = new ServerArgs
             {
                 Host = parse.GetValue(host)!,
@@ -50,6 +96,9 @@ public static class ServeCommand
                     : [engine.Model.ResolveModel(parse) ?? DefaultModel.PresetName],
                 ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("VLLM_API_KEY"),
                 DisableLogRequests = parse.GetValue(disableLogRequests),
+                DisableAccessLog = parse.GetValue(disableAccessLog),
+                LogLevel = s_logLevels[parse.GetValue(logLevel)!],
+                GenerationConfig = generationConfigValue,
                 ChatTemplate = parse.GetValue(chatTemplate),
                 AllowedOrigins = parse.GetValue(origins) is { Length: > 0 } o ? o : ["*"],
                 AllowedMethods = parse.GetValue(methods) is { Length: > 0 } m ? m : ["*"],
@@ -57,32 +106,33 @@ public static class ServeCommand
                 AllowCredentials = parse.GetValue(credentials),
                 RateLimitInterval = parse.GetValue(rateInterval),
                 RateLimitToken = parse.GetValue(rateToken),
+                MaxWaitingRequests = parse.GetValue(maxWaiting),
+                MaxNumSeqs = parse.GetValue(engine.MaxNumSeqs),
                 DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(drain)),
             };
             TextWriter output = parse.InvocationConfiguration.Output;
             using AsyncLLM llm = ModelLoading.StartEngine(engine.Bind(parse), parse);
             await using ApiServer server = ApiServer.Create(llm, args);
-            await server.StartAsync(cancellationToken);
+            if (!server.State.Defaults.IsEmpty && args.LogLevel <= LogLevel.Information)
+                output.WriteLine("INFO Default sampling parameters have been overridden by the model's Hugging Face generation config recommended "
+                    + $"from the model creator. If this is not intended, please relaunch with `--generation-config vllm`. Using: {server.State.Defaults}");
+            await server.StartAsync();
             output.WriteLine($"Serving {string.Join(", ", server.State.ServedModelNames)} on {string.Join(", ", server.Urls)}");
             output.WriteLine("Routes: " + string.Join(", ", ApiServer.Routes));
             output.Flush();
             using var stopLogging = new CancellationTokenSource();
-            Task statLogger = LogStatsAsync(server, output, stopLogging.Token);
-            try
-            {
-                await server.WaitForShutdownAsync(cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                // Ctrl-C handled by the command line: fall through to the same drain.
-            }
+            Task statLogger = parse.GetValue(disableLogStats) || args.LogLevel > LogLevel.Information ? Task.CompletedTask
+                : LogStatsAsync(server, output, stopLogging.Token);
+            // Returns on SIGTERM / Ctrl-C once the host has stopped: Kestrel stopped accepting and in-flight requests
+            // had up to --shutdown-timeout to finish before being aborted.
+            using (server.Stopping.Register(() => { output.WriteLine($"Shutting down: no new requests; in-flight ones get up to {args.DrainTimeout.TotalSeconds:g} s."); output.Flush(); }))
+                await server.WaitForShutdownAsync();
             stopLogging.Cancel();
             await statLogger;
-            output.WriteLine("Shutting down: draining in-flight requests...");
             await server.StopAsync(CancellationToken.None);
+            output.WriteLine("Server stopped.");
             return 0;
-        });
-        return command;
+        }
     }
 
     /// <summary>vLLM's periodic stats line, every 10 s while the engine has been busy.</summary>

@@ -15,5 +15,11 @@ public sealed record EngineCoreOutput(
     double? NewTokenLogprob = null,
     int NumCachedTokens = 0)
 {
+    /// <summary>Log-probabilities of <see cref="NewTokenIds"/>, one per token, when the request asked for logprobs.</summary>
+    public IReadOnlyList<PositionLogprobs>? NewLogprobs { get; init; }
+
+    /// <summary>prompt_logprobs (one per prompt token, the first null), on the request's first output when asked for.</summary>
+    public IReadOnlyList<PositionLogprobs?>? PromptLogprobs { get; init; }
+
     public bool Finished => FinishStatus is not null;
 }

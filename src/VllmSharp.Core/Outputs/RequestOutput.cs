@@ -11,4 +11,6 @@ public sealed record RequestOutput
     public required RequestMetrics Metrics { get; init; }
     /// <summary>Prompt tokens served from the prefix cache.</summary>
     public int NumCachedTokens { get; init; }
+    /// <summary>vLLM's prompt_logprobs: one entry per prompt token, the first null (null unless asked for).</summary>
+    public IReadOnlyList<PositionLogprobs?>? PromptLogprobs { get; init; }
 }

@@ -31,11 +31,19 @@ public sealed record SamplingParams
     /// <summary>Top log-probabilities to return per generated token (null: none).</summary>
     public int? Logprobs { get; init; }
     public int? PromptLogprobs { get; init; }
+    /// <summary>OpenAI's logit_bias: token id → value in [-100, 100] added to its logit before sampling.</summary>
+    public IReadOnlyDictionary<int, double>? LogitBias { get; init; }
+    /// <summary>vLLM's allowed_token_ids: only these ids may be sampled (null: any).</summary>
+    public IReadOnlyList<int>? AllowedTokenIds { get; init; }
+    /// <summary>vLLM's bad_words: words never generated (tokenized with and without a leading space).</summary>
+    public IReadOnlyList<string> BadWords { get; init; } = [];
     public bool Detokenize { get; init; } = true;
     public bool SkipSpecialTokens { get; init; } = true;
     public bool SpacesBetweenSpecialTokens { get; init; } = true;
     public bool IncludeStopStrInOutput { get; init; }
     public RequestOutputKind OutputKind { get; init; } = RequestOutputKind.Cumulative;
+    /// <summary>Constrains the output to a JSON schema, regex, choice or grammar (null: unconstrained).</summary>
+    public StructuredOutputsParams? StructuredOutputs { get; init; }
 
     public bool IsGreedy => Temperature == 0;
 
@@ -59,6 +67,8 @@ public sealed record SamplingParams
             Check(!string.IsNullOrEmpty(stop), "stop", "stop cannot contain an empty string.");
         foreach (int id in StopTokenIds)
             Check(id >= 0, "stop_token_ids", $"stop_token_ids must be non-negative, got {id}.");
+        LogitsProcessorChecks.Validate(this);
+        StructuredOutputs?.Validate();
     }
 
     private static void Check(bool ok, string parameter, string message)

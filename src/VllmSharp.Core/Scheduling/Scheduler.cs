@@ -159,7 +159,11 @@ public sealed class Scheduler
             bool stopped = CheckStop(request);
             int cached = request.NumOutputTokens == 1 ? Math.Max(request.NumCachedTokens, 0) : 0;
             outputs.Add(new EngineCoreOutput(request.RequestId, [token], stopped ? request.Status : null, request.StopReason,
-                runnerOutput.SampledLogprobs[i], cached));
+                runnerOutput.SampledLogprobs[i], cached)
+            {
+                NewLogprobs = runnerOutput.Logprobs?[i] is { } lp ? [lp] : null,
+                PromptLogprobs = runnerOutput.PromptLogprobs?[i],
+            });
             if (stopped) Finish(request);
         }
         return outputs;

@@ -35,9 +35,10 @@ public sealed class ChatPromptRenderer
         if (addGenerationPrompt && continueFinalMessage)
             throw new InvalidRequestException("continue_final_message and add_generation_prompt cannot both be true.", "continue_final_message");
 
+        List<object?> normalized = Normalize(messages);
         var context = new Dictionary<string, object?>
         {
-            ["messages"] = Normalize(messages),
+            ["messages"] = normalized,
             ["bos_token"] = _tokenizer.BosTokenId is int bos ? _tokenizer.IdToToken(bos) : "",
             ["eos_token"] = _tokenizer.EosTokenIds.Count > 0 ? _tokenizer.IdToToken(_tokenizer.EosTokenIds[0]) : "",
             ["add_generation_prompt"] = addGenerationPrompt,
@@ -56,7 +57,7 @@ public sealed class ChatPromptRenderer
         {
             throw new InvalidRequestException($"The chat template failed: {e.Message}", "messages");
         }
-        if (continueFinalMessage) prompt = TrimAfterFinalMessage(prompt, messages);
+        if (continueFinalMessage) prompt = TrimAfterFinalMessage(prompt, normalized);
         return prompt;
     }
 
@@ -89,13 +90,27 @@ public sealed class ChatPromptRenderer
         return list;
     }
 
-    /// <summary>continue_final_message: cut the rendered prompt right after the last message's content.</summary>
-    private static string TrimAfterFinalMessage(string prompt, JsonElement messages)
+    /// <summary>
+    /// continue_final_message, as Hugging Face's apply_chat_template: cut the rendered prompt right after the last
+    /// occurrence of the final message's content (or of its trimmed content, for templates that trim), so the model
+    /// continues that message instead of starting a new turn.
+    /// </summary>
+    private static string TrimAfterFinalMessage(string prompt, List<object?> messages)
     {
-        JsonElement last = messages[messages.GetArrayLength() - 1];
-        string? content = last.TryGetProperty("content", out JsonElement c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        if (string.IsNullOrEmpty(content)) return prompt;
-        int at = prompt.LastIndexOf(content, StringComparison.Ordinal);
-        return at < 0 ? prompt : prompt[..(at + content.Length)];
+        var last = (Dictionary<string, object?>)messages[^1]!;
+        string content = last.TryGetValue("content", out object? c) ? c switch
+        {
+            string s => s,
+            JsonElement { ValueKind: JsonValueKind.String } e => e.GetString()!,
+            _ => "",
+        } : "";
+        if (content.Length == 0) return prompt;
+        foreach (string candidate in new[] { content, content.Trim() })
+        {
+            int at = candidate.Length == 0 ? -1 : prompt.LastIndexOf(candidate, StringComparison.Ordinal);
+            if (at >= 0) return prompt[..(at + candidate.Length)];
+        }
+        throw new InvalidRequestException(
+            "continue_final_message is set but the final message does not appear in the chat after applying the chat template.", "continue_final_message");
     }
 }

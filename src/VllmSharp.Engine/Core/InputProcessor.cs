@@ -1,6 +1,7 @@
 using VllmSharp.Core.Errors;
 using VllmSharp.Core.Requests;
 using VllmSharp.Core.Sampling;
+using VllmSharp.Engine.StructuredOutputs;
 using VllmSharp.Engine.Tokenization;
 
 namespace VllmSharp.Engine.Core;
@@ -25,10 +26,13 @@ public sealed class InputProcessor
     private readonly ITokenizer _tokenizer;
     private readonly int _maxModelLen;
     private readonly int _blockSize;
+    private readonly int _vocabSize;
 
-    public InputProcessor(ITokenizer tokenizer, int maxModelLen, int blockSize)
+    /// <param name="vocabSize">Prompt token ids must be below this (the smaller of the tokenizer's and the model's vocabulary).</param>
+    public InputProcessor(ITokenizer tokenizer, int maxModelLen, int blockSize, int vocabSize)
     {
         _tokenizer = tokenizer;
+        _vocabSize = vocabSize;
         _maxModelLen = maxModelLen;
         _blockSize = blockSize;
     }
@@ -36,11 +40,13 @@ public sealed class InputProcessor
     public ProcessedRequest Process(string requestId, PromptInput prompt, SamplingParams samplingParams, double arrivalTime, int priority = 0)
     {
         samplingParams.Validate();
+        // Compiled now so a bad schema or regex is a 400 at arrival; the model runner reuses the cached result.
+        if (samplingParams.StructuredOutputs is { } constraint) StructuredOutputManager.For(_tokenizer).Compile(constraint);
         IReadOnlyList<int> ids = prompt.TokenIds ?? _tokenizer.Encode(prompt.Text ?? "", addSpecialTokens: true);
         if (ids.Count == 0) throw new InvalidRequestException("The prompt is empty.", "prompt");
         foreach (int id in ids)
-            if ((uint)id >= (uint)_tokenizer.VocabSize)
-                throw new InvalidRequestException($"Token id {id} is out of vocabulary (size {_tokenizer.VocabSize}).", "prompt");
+            if ((uint)id >= (uint)_vocabSize)
+                throw new InvalidRequestException($"Token id {id} is out of vocabulary (size {_vocabSize}).", "prompt");
         if (ids.Count >= _maxModelLen)
             throw new ContextLengthExceededException(
                 $"The prompt has {ids.Count} tokens, but the model's maximum context length is {_maxModelLen} tokens (prompt plus at least one generated token).");

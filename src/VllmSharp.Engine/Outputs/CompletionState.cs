@@ -21,6 +21,8 @@ internal sealed class CompletionState
     private char[] _text = new char[64];
     private int _textLength;
     private double? _cumulativeLogprob;
+    /// <summary>Per-token logprobs, aligned with <see cref="_tokenIds"/> (null unless the request asked for logprobs).</summary>
+    private readonly List<PositionLogprobs>? _logprobs;
     private int _reportedTextLength;
     private int _reportedTokenCount;
     private bool _finishReported;
@@ -53,6 +55,7 @@ internal sealed class CompletionState
         if (samplingParams.Logprobs is not null)
         {
             _cumulativeLogprob = 0;
+            _logprobs = [];
         }
     }
 
@@ -82,6 +85,11 @@ internal sealed class CompletionState
         if (_cumulativeLogprob is not null && output.NewTokenLogprob is double logprob)
         {
             _cumulativeLogprob += logprob;
+        }
+
+        if (_logprobs is not null && output.NewLogprobs is { } newLogprobs)
+        {
+            _logprobs.AddRange(newLogprobs);
         }
 
         string? coreFinishReason = output.FinishStatus?.FinishReason();
@@ -155,8 +163,9 @@ internal sealed class CompletionState
 
             string text = newChars > 0 ? new string(_text, _reportedTextLength, newChars) : string.Empty;
             int[] tokens = CollectionsMarshal.AsSpan(_tokenIds)[_reportedTokenCount..].ToArray();
+            PositionLogprobs[]? logprobs = _logprobs is null ? null : CollectionsMarshal.AsSpan(_logprobs)[Math.Min(_reportedTokenCount, _logprobs.Count)..].ToArray();
             MarkReported(visibleLength);
-            return Create(text, tokens);
+            return Create(text, tokens, logprobs);
         }
 
         if (_cumulativeText.Length != visibleLength)
@@ -170,7 +179,7 @@ internal sealed class CompletionState
         }
 
         MarkReported(visibleLength);
-        return Create(_cumulativeText, _cumulativeTokens);
+        return Create(_cumulativeText, _cumulativeTokens, _logprobs?.ToArray());
     }
 
     private bool TryFinishOnStopString(int newTextStart)
@@ -221,8 +230,9 @@ internal sealed class CompletionState
         _finishReported = IsFinished;
     }
 
-    private CompletionOutput Create(string text, int[] tokenIds) => new()
+    private CompletionOutput Create(string text, int[] tokenIds, PositionLogprobs[]? logprobs) => new()
     {
+        Logprobs = logprobs,
         Index = Index,
         Text = text,
         TokenIds = tokenIds,

@@ -49,6 +49,9 @@ internal sealed class RequestState
     /// <summary>Set while this request is already listed among the step's requests to report.</summary>
     public bool PendingReport { get; set; }
 
+    // From the first child that reports them (n > 1 children compute the same values).
+    private IReadOnlyList<PositionLogprobs?>? _promptLogprobs;
+
     /// <summary>
     /// Applies one child's engine-core output at time <paramref name="now"/>; returns true when a
     /// stop string finished that child and the core must abort it.
@@ -65,6 +68,8 @@ internal sealed class RequestState
             _firstTokenTime ??= now;
             _lastTokenTime = now;
         }
+
+        _promptLogprobs ??= output.PromptLogprobs;
 
         if (_numCachedTokens is null && output.NumCachedTokens > 0)
         {
@@ -125,6 +130,7 @@ internal sealed class RequestState
                 FinishedTime = _finishedTime,
             },
             NumCachedTokens = _numCachedTokens ?? 0,
+            PromptLogprobs = _promptLogprobs,
         };
     }
 }

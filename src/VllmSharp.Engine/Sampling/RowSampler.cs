@@ -4,7 +4,8 @@ namespace VllmSharp.Engine.Sampling;
 
 /// <summary>
 /// Samples one row with its own scratch (one instance per thread that samples). Order as vLLM v1: raw log-softmax
-/// statistics, min_tokens, repetition/frequency/presence penalties, then greedy arg max, or temperature, min_p,
+/// statistics (and top logprobs, <see cref="TopLogprobs"/>), min_tokens, allowed_token_ids / bad_words / logit_bias
+/// (<see cref="LogitsProcessors"/>), repetition/frequency/presence penalties, then greedy arg max, or temperature, min_p,
 /// top_k, top_p and one inverse-CDF draw from the request's generator.
 /// </summary>
 /// <remarks>
@@ -28,6 +29,7 @@ internal sealed class RowSampler
     private int[] _changedIds = new int[64];
     private float[] _changedRaw = new float[64];
     private int _changedCount;
+    private float[]? _raw; // the row before any processor, for requests that need it (allocated on first use)
 
     public RowSampler(int vocabSize)
     {
@@ -38,26 +40,34 @@ internal sealed class RowSampler
 
     public void Sample(Span<float> row, SamplingState state, out int token, out float logprob)
     {
+        // As vLLM applies the grammar bitmask to the logits before its sampler: the logprobs see the masked row.
+        if (state.AllowedTokenMask is { } allowed) ApplyAllowedMask(row, allowed);
         float rawMax = SamplingSimd.Max(row);
         double rawLogSum = Math.Log(SamplingSimd.SumExp(row, rawMax));
 
+        // Logprobs and the logits processors need the raw row after it changed: keep a copy only for such requests.
+        bool keepRaw = state.Processors is not null || state.Params.Logprobs is not null;
+        if (keepRaw) row.CopyTo(_raw ??= new float[_vocabSize]);
         _changedCount = 0;
         ApplyMinTokens(row, state);
+        state.Processors?.Apply(row);
         ApplyPenalties(row, state);
+        bool untouched = _changedCount == 0 && state.Processors is null;
 
         if (state.Params.IsGreedy)
         {
             // Untouched row: the maximum is known, one search finds its first occurrence (NaN rows fall through).
-            token = _changedCount == 0 ? SamplingSimd.IndexOf(row, rawMax) : -1;
+            token = untouched ? SamplingSimd.IndexOf(row, rawMax) : -1;
             if (token < 0) token = ArgMax.Find(row);
         }
         else
         {
-            float max = _changedCount == 0 ? rawMax : SamplingSimd.Max(row);
+            float max = untouched ? rawMax : SamplingSimd.Max(row);
             // Everything masked (e.g. min_tokens over a vocabulary of stop ids): nothing to draw from.
             token = float.IsNegativeInfinity(max) ? ArgMax.Find(row) : SampleRandom(row, state, max);
         }
-        logprob = (float)(RawValue(row, token) - rawMax - rawLogSum);
+        logprob = (float)((keepRaw ? _raw![token] : RawValue(row, token)) - rawMax - rawLogSum);
+        if (state.Params.Logprobs is int k) state.SampledLogprobs = TopLogprobs.Collect(_raw!, token, k, rawMax, rawLogSum);
     }
 
     private int SampleRandom(Span<float> row, SamplingState state, float max)
@@ -165,6 +175,26 @@ internal sealed class RowSampler
             massAbove = masses[l];
         }
         return false;
+    }
+
+    // Disallowed tokens get −∞; whole words of disallowed tokens are filled at once.
+    private static void ApplyAllowedMask(Span<float> row, ReadOnlySpan<ulong> allowed)
+    {
+        int words = Math.Min(allowed.Length, (row.Length + 63) / 64);
+        for (int w = 0; w < words; w++)
+        {
+            ulong bits = allowed[w];
+            if (bits == ulong.MaxValue) continue;
+            int baseId = w * 64, end = Math.Min(baseId + 64, row.Length);
+            if (bits == 0)
+            {
+                row[baseId..end].Fill(float.NegativeInfinity);
+                continue;
+            }
+            for (int id = baseId; id < end; id++)
+                if ((bits & (1UL << (id - baseId))) == 0) row[id] = float.NegativeInfinity;
+        }
+        if (words * 64 < row.Length) row[(words * 64)..].Fill(float.NegativeInfinity);
     }
 
     private void ApplyMinTokens(Span<float> row, SamplingState state)

@@ -1,4 +1,5 @@
 using VllmSharp.Core.Sampling;
+using VllmSharp.Engine.StructuredOutputs;
 
 namespace VllmSharp.Engine.Sampling;
 
@@ -61,11 +62,30 @@ public sealed class SamplingState
 
     internal ref Xoshiro256StarStar Generator => ref _generator;
 
+    /// <summary>The request's structured-output matcher, or null when its output is unconstrained.</summary>
+    internal StructuredOutputMatcher? StructuredOutput { get; set; }
+
+    /// <summary>
+    /// Tokens allowed this step (bit i of word i/64 = token i; ids past the mask are disallowed), set by the model
+    /// runner from <see cref="StructuredOutput"/> before sampling; null leaves the row untouched.
+    /// </summary>
+    internal ulong[]? AllowedTokenMask { get; set; }
+
+    /// <summary>The request's logit_bias / allowed_token_ids / bad_words, or null when it has none (set by the model runner).</summary>
+    internal LogitsProcessors? Processors { get; set; }
+
+    /// <summary>The last sampled token's logprobs, written by the sampler when the request asked for logprobs.</summary>
+    internal VllmSharp.Core.Outputs.PositionLogprobs? SampledLogprobs { get; set; }
+
+    /// <summary>prompt_logprobs collected so far (entry 0, the first prompt token, is null); handed on with the first token.</summary>
+    internal List<VllmSharp.Core.Outputs.PositionLogprobs?>? PromptLogprobs { get; set; }
+
     /// <summary>Records a generated token for the penalties and for min_tokens.</summary>
     public void AppendOutputToken(int tokenId)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(tokenId);
         NumOutputTokens++;
+        Processors?.Append(tokenId);
         if (_outputCounts.TryGetValue(tokenId, out int count))
         {
             _outputCounts[tokenId] = count + 1;

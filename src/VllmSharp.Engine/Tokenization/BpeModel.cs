@@ -51,7 +51,7 @@ internal sealed class BpeModel
             _byteFallbackIds[b] = vocab.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
         }
 
-        _merges = new Dictionary<long, Merge>(merges.Count);
+        _merges = new Dictionary<long, Merge>(merges.Count, PairKeyComparer.Instance);
         int prefixLength = ContinuingSubwordPrefix?.Length ?? 0;
         Span<char> scratch = stackalloc char[256];
         for (int rank = 0; rank < merges.Count; rank++)
@@ -196,8 +196,10 @@ internal sealed class BpeModel
     }
 
     /// <summary>
-    /// Applies merges with a priority queue keyed by (rank, position), skipping stale entries,
-    /// so a long pre-token (Gemma does not split on spaces) costs O(n log n), not O(n²).
+    /// Applies merges lowest (rank, position) first with a min-heap over a linked list of symbols, skipping stale
+    /// entries, so a long pre-token (Gemma does not split on spaces; a hostile 10 MB word) costs O(n log n), not
+    /// O(n²). The heap holds bare <c>long</c> keys (rank in the high half, position in the low half), half the memory
+    /// traffic of a PriorityQueue of (element, priority) pairs, and is built in O(n).
     /// </summary>
     private int[] ApplyMerges(List<int> symbols)
     {
@@ -210,29 +212,30 @@ internal sealed class BpeModel
         var ids = symbols.ToArray();
         var next = new int[n];
         var prev = new int[n];
-        var alive = new bool[n];
-        var queue = new PriorityQueue<int, long>();
+        var heap = new MergeHeap(n);
         for (int i = 0; i < n; i++)
         {
             next[i] = i + 1 < n ? i + 1 : -1;
             prev[i] = i - 1;
-            alive[i] = true;
             if (i + 1 < n && _merges.TryGetValue(Key(ids[i], ids[i + 1]), out Merge m))
             {
-                queue.Enqueue(i, Priority(m.Rank, i));
+                heap.AddUnordered(Priority(m.Rank, i));
             }
         }
 
-        while (queue.TryDequeue(out int pos, out long priority))
+        heap.Heapify();
+        while (heap.TryPop(out long priority))
         {
+            int pos = (int)(uint)priority;
             int right = next[pos];
-            if (!alive[pos] || right < 0 || !_merges.TryGetValue(Key(ids[pos], ids[right]), out Merge merge) || merge.Rank != (int)(priority >> 32))
+            // A removed symbol has prev == -2; a changed pair no longer has this rank: both are stale entries.
+            if (prev[pos] == -2 || right < 0 || !_merges.TryGetValue(Key(ids[pos], ids[right]), out Merge merge) || merge.Rank != (int)(priority >> 32))
             {
                 continue;
             }
 
             ids[pos] = merge.NewId;
-            alive[right] = false;
+            prev[right] = -2;
             next[pos] = next[right];
             if (next[right] >= 0)
             {
@@ -241,12 +244,12 @@ internal sealed class BpeModel
 
             if (prev[pos] >= 0 && _merges.TryGetValue(Key(ids[prev[pos]], ids[pos]), out Merge before))
             {
-                queue.Enqueue(prev[pos], Priority(before.Rank, prev[pos]));
+                heap.Push(Priority(before.Rank, prev[pos]));
             }
 
             if (next[pos] >= 0 && _merges.TryGetValue(Key(ids[pos], ids[next[pos]]), out Merge after))
             {
-                queue.Enqueue(pos, Priority(after.Rank, pos));
+                heap.Push(Priority(after.Rank, pos));
             }
         }
 
@@ -264,4 +267,111 @@ internal sealed class BpeModel
     private static long Priority(int rank, int position) => ((long)rank << 32) | (uint)position;
 
     private readonly record struct Merge(int Rank, int NewId);
+
+    /// <summary>
+    /// Hashes a (left, right) pair key by multiplying it with a 64-bit odd constant. The default long hash is
+    /// left ^ right, which is 0 for every merge of a token with itself ('a'+'a', 'aa'+'aa', '  '+'  ', …): those
+    /// all share one bucket, and a long run of one character then spent seconds walking that chain on every lookup.
+    /// </summary>
+    private sealed class PairKeyComparer : IEqualityComparer<long>
+    {
+        public static readonly PairKeyComparer Instance = new();
+
+        public bool Equals(long x, long y) => x == y;
+
+        public int GetHashCode(long key) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 32);
+    }
+
+    /// <summary>A binary min-heap of <c>long</c> keys that grows as needed.</summary>
+    private struct MergeHeap(int capacity)
+    {
+        private long[] _items = new long[Math.Max(4, capacity)];
+        private int _count;
+
+        public void AddUnordered(long key)
+        {
+            if (_count == _items.Length)
+            {
+                Array.Resize(ref _items, _items.Length * 2);
+            }
+
+            _items[_count++] = key;
+        }
+
+        public void Heapify()
+        {
+            for (int i = (_count >> 1) - 1; i >= 0; i--)
+            {
+                SiftDown(i);
+            }
+        }
+
+        public void Push(long key)
+        {
+            AddUnordered(key);
+            int i = _count - 1;
+            long[] items = _items;
+            while (i > 0)
+            {
+                int parent = (i - 1) >> 1;
+                if (items[parent] <= key)
+                {
+                    break;
+                }
+
+                items[i] = items[parent];
+                i = parent;
+            }
+
+            items[i] = key;
+        }
+
+        public bool TryPop(out long key)
+        {
+            if (_count == 0)
+            {
+                key = 0;
+                return false;
+            }
+
+            key = _items[0];
+            _items[0] = _items[--_count];
+            if (_count > 0)
+            {
+                SiftDown(0);
+            }
+
+            return true;
+        }
+
+        private readonly void SiftDown(int i)
+        {
+            long[] items = _items;
+            int count = _count;
+            long key = items[i];
+            while (true)
+            {
+                int child = (i << 1) + 1;
+                if (child >= count)
+                {
+                    break;
+                }
+
+                if (child + 1 < count && items[child + 1] < items[child])
+                {
+                    child++;
+                }
+
+                if (items[child] >= key)
+                {
+                    break;
+                }
+
+                items[i] = items[child];
+                i = child;
+            }
+
+            items[i] = key;
+        }
+    }
 }

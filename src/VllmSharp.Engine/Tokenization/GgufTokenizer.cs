@@ -19,6 +19,7 @@ public sealed class GgufTokenizer : ITokenizer
     private const int TypeUnknown = 2;
     private const int TypeControl = 3;
     private const int TypeUserDefined = 4;
+    private const int TypeUnused = 5;
     private const int TypeByte = 6;
 
     private readonly BpeModel? _bpe;
@@ -110,7 +111,9 @@ public sealed class GgufTokenizer : ITokenizer
         {
             int type = id < types.Length ? types[id] : 1;
             string token = _tokens[id];
-            _tokenBytes[id] = type is TypeControl or TypeUserDefined or TypeUnknown ? Encoding.UTF8.GetBytes(token)
+            // llama.cpp renders unused (padding) tokens as nothing.
+            _tokenBytes[id] = type == TypeUnused ? []
+                : type is TypeControl or TypeUserDefined or TypeUnknown ? Encoding.UTF8.GetBytes(token)
                 : byteLevel is not null ? byteLevel.GetBytes(token)
                 : type == TypeByte && TryParseByteToken(token, out byte b) ? [b]
                 : Encoding.UTF8.GetBytes(token.Replace('▁', ' '));

@@ -53,6 +53,21 @@ internal static unsafe class QuantDot256<TDot> where TDot : struct, IInt8Dot
         return Vector256.Sum(acc0 + acc1);
     }
 
+    /// <summary>Q5_0: nibbles plus fifth bits, minus 16, through the signed dot (as Q4_0).</summary>
+    public static float Q5_0(byte* w, sbyte* qx, float* dx, float* sum16, int blocks32)
+    {
+        Vector256<float> acc = Vector256<float>.Zero;
+        Vector128<byte> low4 = Vector128.Create((byte)0x0F);
+        for (int b = 0; b < blocks32; b++, w += 22)
+        {
+            Vector128<byte> packed = Vector128.Load(w + 6);
+            (Vector128<byte> high0, Vector128<byte> high1) = QuantDequant.FifthBits(Unsafe.ReadUnaligned<uint>(w + 2));
+            Vector256<byte> q = Vector256.Create(packed & low4 | high0, Vector128.ShiftRightLogical(packed, 4) | high1) - Vector256.Create((byte)16);
+            acc = Vector256.FusedMultiplyAdd(SignedDot(q.AsSByte(), Vector256.Load(qx + 32 * b)), Vector256.Create(HalfBits.Read(w) * dx[b]), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+
     public static float Q4_K(byte* w, sbyte* qx, float* dx, float* sum16, int blocks32)
     {
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero, mins = Vector256<float>.Zero;

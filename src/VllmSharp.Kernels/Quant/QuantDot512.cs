@@ -27,8 +27,9 @@ internal static unsafe class QuantDot512
         for (int sb = 0; sb < blocks32 / 8; sb++, w += 144)
         {
             (ulong scales, ulong minCodes) = QuantDot256<MaddubsDot>.UnpackQ4KScales(w + 4);
-            Vector256<float> scale8 = Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(scales).AsByte()))
-                * (Vector256.Load(dx + 8 * sb) * HalfBits.Read(w));
+            // Same operation order as Q4_KRows4, so a row's result does not depend on the batch it came in.
+            Vector256<float> scale8 = Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(scales).AsByte())) * HalfBits.Read(w)
+                * Vector256.Load(dx + 8 * sb);
             Vector512<float> scale = Vector512.Create(scale8, scale8);
             Vector256<float> blockSums = BlockSums(sum16 + 16 * sb);
             Vector256<float> minF = Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(minCodes).AsByte()));
@@ -51,6 +52,8 @@ internal static unsafe class QuantDot512
         // Lane i of a 64-value dot covers values 4i..4i+3, i.e. 16-value sub-block i/4 of that chunk.
         Vector512<int> sel0 = Vector512.Create(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), four = Vector512.Create(4);
         Vector512<int> dupPairs = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+        Vector512<ushort> shift01 = Vector512.Create(Vector256.Create((ushort)4), Vector256.Create((ushort)2));
+        Vector512<ushort> shift23 = Vector512.Create(Vector256.Create((ushort)0), Vector256.Create((ushort)2));
         for (int sb = 0; sb < blocks32 / 8; sb++, w += 210)
         {
             // d·sc_j for the 16 sub-blocks; the −32 offset is 32·Σ_j d·sc_j·(scaled half-sum j).
@@ -65,9 +68,11 @@ internal static unsafe class QuantDot512
                 // ql bytes 0..63 of this half: low nibbles are quarters 0 and 1, high nibbles quarters 2 and 3; each qh
                 // byte holds the four 2-bit tops, moved to bits 4–5 by 16-bit shifts (cross-byte carries masked off).
                 Vector512<byte> ql = Vector512.Load(w + 64 * n);
-                Vector256<ushort> h = Vector256.Load(w + 128 + 32 * n).AsUInt16();
-                Vector512<byte> top01 = Vector512.Create((h << 4).AsByte(), (h << 2).AsByte()) & bits45;
-                Vector512<byte> top23 = Vector512.Create(h.AsByte(), (h >> 2).AsByte()) & bits45;
+                // The 32 qh bytes in both halves, then one per-half variable shift each: [h<<4 | h<<2] and [h | h>>2].
+                // (Building the halves with two inserts chained each iteration on the previous register's contents.)
+                Vector512<ushort> h = Vector512.Create(Vector256.Load(w + 128 + 32 * n).AsUInt16());
+                Vector512<byte> top01 = Avx512BW.ShiftLeftLogicalVariable(h, shift01).AsByte() & bits45;
+                Vector512<byte> top23 = Avx512BW.ShiftRightLogicalVariable(h, shift23).AsByte() & bits45;
                 Vector512<byte> q01 = (ql & low4) | top01;
                 Vector512<byte> q23 = ((ql.AsUInt16() >> 4).AsByte() & low4) | top23;
                 Vector512<int> dot01 = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q01, Vector512.Load(a + 128 * n)), ones);
@@ -85,7 +90,9 @@ internal static unsafe class QuantDot512
     /// </summary>
     public static void Q4_KRows4(byte* w, sbyte* qx, float* dx, float* sum16, int blocks32, int cols, float* result)
     {
+        // Two accumulators per row (even and odd chunks), exactly as the single-row kernel sums.
         Vector512<float> acc0 = Vector512<float>.Zero, acc1 = Vector512<float>.Zero, acc2 = Vector512<float>.Zero, acc3 = Vector512<float>.Zero;
+        Vector512<float> odd0 = Vector512<float>.Zero, odd1 = Vector512<float>.Zero, odd2 = Vector512<float>.Zero, odd3 = Vector512<float>.Zero;
         Vector256<float> mins0 = Vector256<float>.Zero, mins1 = Vector256<float>.Zero, mins2 = Vector256<float>.Zero, mins3 = Vector256<float>.Zero;
         Vector256<byte> low4 = Vector256.Create((byte)0x0F);
         Vector512<short> ones = Vector512.Create((short)1);
@@ -106,7 +113,7 @@ internal static unsafe class QuantDot512
             mins2 = Vector256.FusedMultiplyAdd(wMin, BlockSums(s2 + o16), mins2);
             mins3 = Vector256.FusedMultiplyAdd(wMin, BlockSums(s3 + o16), mins3);
             Vector512<int> sel = pick;
-            for (int c = 0; c < 4; c++, sel += two)
+            for (int c = 0; c < 4; c += 2, sel += two + two)
             {
                 Vector256<byte> packed = Vector256.Load(w + 16 + 32 * c);
                 Vector512<byte> q = Vector512.Create(packed & low4, Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low4);
@@ -115,12 +122,19 @@ internal static unsafe class QuantDot512
                 acc1 = Vector512.FusedMultiplyAdd(Dot(q, a1 + o, ones), Avx512F.PermuteVar16x32(sc1, sel), acc1);
                 acc2 = Vector512.FusedMultiplyAdd(Dot(q, a2 + o, ones), Avx512F.PermuteVar16x32(sc2, sel), acc2);
                 acc3 = Vector512.FusedMultiplyAdd(Dot(q, a3 + o, ones), Avx512F.PermuteVar16x32(sc3, sel), acc3);
+                packed = Vector256.Load(w + 48 + 32 * c);
+                q = Vector512.Create(packed & low4, Vector256.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & low4);
+                Vector512<int> selOdd = sel + two;
+                odd0 = Vector512.FusedMultiplyAdd(Dot(q, a0 + o + 64, ones), Avx512F.PermuteVar16x32(sc0, selOdd), odd0);
+                odd1 = Vector512.FusedMultiplyAdd(Dot(q, a1 + o + 64, ones), Avx512F.PermuteVar16x32(sc1, selOdd), odd1);
+                odd2 = Vector512.FusedMultiplyAdd(Dot(q, a2 + o + 64, ones), Avx512F.PermuteVar16x32(sc2, selOdd), odd2);
+                odd3 = Vector512.FusedMultiplyAdd(Dot(q, a3 + o + 64, ones), Avx512F.PermuteVar16x32(sc3, selOdd), odd3);
             }
         }
-        result[0] = Vector512.Sum(acc0) - Vector256.Sum(mins0);
-        result[1] = Vector512.Sum(acc1) - Vector256.Sum(mins1);
-        result[2] = Vector512.Sum(acc2) - Vector256.Sum(mins2);
-        result[3] = Vector512.Sum(acc3) - Vector256.Sum(mins3);
+        result[0] = Vector512.Sum(acc0 + odd0) - Vector256.Sum(mins0);
+        result[1] = Vector512.Sum(acc1 + odd1) - Vector256.Sum(mins1);
+        result[2] = Vector512.Sum(acc2 + odd2) - Vector256.Sum(mins2);
+        result[3] = Vector512.Sum(acc3 + odd3) - Vector256.Sum(mins3);
     }
 
     private static Vector512<float> Widen(Vector256<float> v) => Vector512.Create(v, v);

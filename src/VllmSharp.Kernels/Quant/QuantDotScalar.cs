@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace VllmSharp.Kernels.Quant;
 
 /// <summary>
@@ -94,6 +96,22 @@ internal static unsafe class QuantDotScalar
                     }
                 }
             }
+        }
+        return acc;
+    }
+
+    public static float Q5_0(byte* w, sbyte* qx, float* dx, float* sum16, int blocks32)
+    {
+        float acc = 0;
+        for (int b = 0; b < blocks32; b++, w += 22)
+        {
+            sbyte* a = qx + 32 * b;
+            uint qh = Unsafe.ReadUnaligned<uint>(w + 2);
+            int s = 0;
+            for (int i = 0; i < 16; i++)
+                s += ((w[6 + i] & 0xF) | (int)(qh >> i & 1) << 4) * a[i] + ((w[6 + i] >> 4) | (int)(qh >> (i + 16) & 1) << 4) * a[i + 16];
+            float d = HalfBits.Read(w);
+            acc += s * d * dx[b] - 16 * d * (sum16[2 * b] + sum16[2 * b + 1]);
         }
         return acc;
     }

@@ -6,7 +6,7 @@ public static class QuantFormat
     /// <summary>Values per block (32 or 256).</summary>
     public static int BlockElements(QuantType type) => type switch
     {
-        QuantType.Q8_0 or QuantType.Q4_0 => 32,
+        QuantType.Q8_0 or QuantType.Q4_0 or QuantType.Q5_0 => 32,
         QuantType.Q4_K or QuantType.Q6_K => 256,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown quantization type."),
     };
@@ -18,6 +18,7 @@ public static class QuantFormat
         QuantType.Q4_0 => 2 + 16,
         QuantType.Q4_K => 2 + 2 + 12 + 128,
         QuantType.Q6_K => 128 + 64 + 16 + 2,
+        QuantType.Q5_0 => 2 + 4 + 16,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown quantization type."),
     };
 

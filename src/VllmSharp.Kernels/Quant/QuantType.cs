@@ -17,4 +17,7 @@ public enum QuantType
 
     /// <summary>210 bytes per 256 values: 128 bytes low nibbles, 64 bytes high 2-bit pairs, 16 int8 scales (sub-blocks of 16), f16 d; value = d·sc·(q − 32).</summary>
     Q6_K,
+
+    /// <summary>22 bytes per 32 values: f16 scale d, 4 bytes qh (bit j = 5th bit of element j), 16 bytes of nibbles (as Q4_0); value = (q − 16)·d.</summary>
+    Q5_0,
 }

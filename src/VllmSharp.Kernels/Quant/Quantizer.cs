@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace VllmSharp.Kernels.Quant;
 
 /// <summary>
@@ -25,6 +27,7 @@ public static class Quantizer
                 case QuantType.Q8_0: QuantizeQ8_0(x, o); break;
                 case QuantType.Q4_0: QuantizeQ4_0(x, o); break;
                 case QuantType.Q4_K: KQuantizer.QuantizeQ4_K(x, o); break;
+                case QuantType.Q5_0: QuantizeQ5_0(x, o); break;
                 default: KQuantizer.QuantizeQ6_K(x, o); break;
             }
         }
@@ -47,6 +50,7 @@ public static class Quantizer
                 case QuantType.Q8_0: DequantizeQ8_0(q, y); break;
                 case QuantType.Q4_0: DequantizeQ4_0(q, y); break;
                 case QuantType.Q4_K: KQuantizer.DequantizeQ4_K(q, y); break;
+                case QuantType.Q5_0: DequantizeQ5_0(q, y); break;
                 default: KQuantizer.DequantizeQ6_K(q, y); break;
             }
         }
@@ -95,6 +99,39 @@ public static class Quantizer
         {
             y[i] = ((q[2 + i] & 0xF) - 8) * d;
             y[i + 16] = ((q[2 + i] >> 4) - 8) * d;
+        }
+    }
+
+    private static void QuantizeQ5_0(ReadOnlySpan<float> x, Span<byte> o)
+    {
+        // As llama.cpp: the signed value of largest magnitude maps to code 0 (d = max / −16), codes 0..31.
+        float amax = 0, max = 0;
+        foreach (float v in x)
+        {
+            if (MathF.Abs(v) > amax) { amax = MathF.Abs(v); max = v; }
+        }
+        HalfBits.Write(o, 0, max / -16f);
+        float d = HalfBits.Read(o, 0);
+        float id = d != 0 ? 1f / d : 0f;
+        uint qh = 0;
+        for (int i = 0; i < 16; i++)
+        {
+            int lo = Math.Clamp((int)(x[i] * id + 16.5f), 0, 31);
+            int hi = Math.Clamp((int)(x[i + 16] * id + 16.5f), 0, 31);
+            o[6 + i] = (byte)((lo & 0xF) | (hi & 0xF) << 4);
+            qh |= (uint)(lo >> 4) << i | (uint)(hi >> 4) << (i + 16);
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(o.Slice(2, 4), qh);
+    }
+
+    private static void DequantizeQ5_0(ReadOnlySpan<byte> q, Span<float> y)
+    {
+        float d = HalfBits.Read(q, 0);
+        uint qh = BinaryPrimitives.ReadUInt32LittleEndian(q.Slice(2, 4));
+        for (int i = 0; i < 16; i++)
+        {
+            y[i] = (((q[6 + i] & 0xF) | (int)(qh >> i & 1) << 4) - 16) * d;
+            y[i + 16] = (((q[6 + i] >> 4) | (int)(qh >> (i + 16) & 1) << 4) - 16) * d;
         }
     }
 }

@@ -24,6 +24,12 @@ public static class ReferenceQuant
                     int code = e < 16 ? blk[2 + e] & 0xF : blk[2 + e - 16] >> 4;
                     return Half(blk, 0) * (code - 8);
                 }
+            case QuantType.Q5_0:
+                {
+                    int nibble = e < 16 ? blk[6 + e] & 0xF : blk[6 + e - 16] >> 4;
+                    int fifth = (blk[2 + e / 8] >> (e % 8)) & 1; // qh is a little-endian uint32: bit e in byte e/8
+                    return Half(blk, 0) * ((nibble | fifth << 4) - 16);
+                }
             case QuantType.Q4_K:
                 {
                     int sub = e / 32, chunk = e / 64; // sub-block of 32; each 64-value chunk shares 32 bytes (low, then high nibbles)

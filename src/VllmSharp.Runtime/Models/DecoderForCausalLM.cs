@@ -56,16 +56,18 @@ public class DecoderForCausalLM : ICausalLM
     public int HeadDim => _headDim;
 
     /// <summary>Bytes of weights one decode step reads (every matrix once; the embedding table only a row).</summary>
-    public long WeightBytesPerToken
+    public long WeightBytesPerToken => SumOverMatrices(static w => w.SizeInBytes);
+
+    /// <summary>Weights multiplied per token (2 FLOPs each), whatever their storage type.</summary>
+    public long MatMulParametersPerToken => SumOverMatrices(static w => (long)w.Rows * w.Cols);
+
+    private long SumOverMatrices(Func<WeightMatrix, long> measure)
     {
-        get
-        {
-            long total = _lmHead.SizeInBytes;
-            foreach (DecoderLayerWeights l in _layers)
-                total += l.QkvProj[0].SizeInBytes + l.QkvProj[1].SizeInBytes + l.QkvProj[2].SizeInBytes + l.OProj.SizeInBytes
-                       + l.GateUpProj[0].SizeInBytes + l.GateUpProj[1].SizeInBytes + l.DownProj.SizeInBytes;
-            return total;
-        }
+        long total = measure(_lmHead);
+        foreach (DecoderLayerWeights l in _layers)
+            total += measure(l.QkvProj[0]) + measure(l.QkvProj[1]) + measure(l.QkvProj[2]) + measure(l.OProj)
+                   + measure(l.GateUpProj[0]) + measure(l.GateUpProj[1]) + measure(l.DownProj);
+        return total;
     }
 
     public long LmHeadParameters => (long)_lmHead.Rows * _lmHead.Cols;

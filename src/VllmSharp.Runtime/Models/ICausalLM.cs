@@ -24,7 +24,7 @@ public interface ICausalLM : IDisposable
     long LmHeadParameters { get; }
 
     /// <summary>Weights multiplied per token, for FLOP counts (2 × this per token).</summary>
-    long MatMulParametersPerToken => WeightBytesPerToken / DType.SizeInBytes();
+    long MatMulParametersPerToken { get; }
 
     /// <summary>Runs the batch; the result is [NumLogits × VocabSize] and stays valid until the next call.</summary>
     ReadOnlySpan<float> Forward(ForwardBatch batch, KVCacheTensors kvCache);

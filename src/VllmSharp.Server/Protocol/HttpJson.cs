@@ -18,6 +18,7 @@ public static class HttpJson
         await request.Body.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
         ReadOnlyMemory<byte> body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         CheckText(body.Span);
+        RequestFields.Check(body.Span, typeof(T));
         try
         {
             T? value = JsonSerializer.Deserialize<T>(body.Span, OpenAIJson.Options);

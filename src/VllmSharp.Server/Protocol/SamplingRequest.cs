@@ -34,38 +34,73 @@ public abstract record SamplingRequest
     public int? BestOf { get; init; }
     public string? User { get; init; }
     public JsonElement? LogitBias { get; init; }
+    public List<int>? AllowedTokenIds { get; init; }
+    public List<string>? BadWords { get; init; }
+    /// <summary>vLLM's truncate_prompt_tokens: keep only the last k prompt tokens (-1: up to max_model_len).</summary>
+    public int? TruncatePromptTokens { get; init; }
+    /// <summary>vLLM's prompt_logprobs: top logprobs per prompt token (0..20; not with stream).</summary>
+    public int? PromptLogprobs { get; init; }
+
+    /// <summary>OpenAI's response_format: text, json_object or json_schema.</summary>
+    public JsonElement? ResponseFormat { get; init; }
+    /// <summary>vLLM's structured_outputs object (json, regex, choice, grammar, json_object).</summary>
+    public JsonElement? StructuredOutputs { get; init; }
+    public JsonElement? GuidedJson { get; init; }
+    public string? GuidedRegex { get; init; }
+    public List<string>? GuidedChoice { get; init; }
+    public string? GuidedGrammar { get; init; }
+    /// <summary>Accepted and ignored, as there is one structured-output backend.</summary>
+    public string? GuidedDecodingBackend { get; init; }
 
     /// <summary>The max_tokens the request asks for (null: up to the model's length).</summary>
     protected abstract int? RequestedMaxTokens { get; }
 
-    public SamplingParams ToSamplingParams(RequestOutputKind kind)
+    /// <summary>
+    /// Maps the request onto <see cref="SamplingParams"/>; a field the request leaves unset takes the model's
+    /// recommended value from <paramref name="defaults"/> (--generation-config), else vLLM's default. As vLLM, the
+    /// recommended max_tokens also caps a larger requested one.
+    /// </summary>
+    public SamplingParams ToSamplingParams(RequestOutputKind kind, GenerationConfigDefaults? defaults = null)
     {
-        if (BestOf is > 1) throw new InvalidRequestException("best_of is not supported.", "best_of");
-        if (LogitBias is { ValueKind: not JsonValueKind.Null }) throw new NotSupportedException("logit_bias is not supported yet.");
-        var defaults = new SamplingParams();
+        if (PromptLogprobs is < 0 or > 20) throw new InvalidRequestException($"prompt_logprobs must be in 0..20, got {PromptLogprobs}.", "prompt_logprobs");
+        if (PromptLogprobs is not null && Stream == true)
+            throw new InvalidRequestException("`prompt_logprobs` are not available when `stream=True`.", "prompt_logprobs");
+        // As current vLLM (V1 engine), which dropped best_of: n completions are generated and all returned.
+        if (BestOf is > 1) throw new InvalidRequestException("best_of is not supported by this engine (vLLM V1 removed it); use n to generate several completions.", "best_of");
+        var vllm = new SamplingParams();
+        var model = defaults ?? s_none;
+        int? maxTokens = RequestedMaxTokens is int asked && model.MaxTokens is int recommended ? Math.Min(asked, recommended) : RequestedMaxTokens ?? model.MaxTokens;
+        int topK = TopK ?? model.TopK ?? -1;
         var p = new SamplingParams
         {
             N = N ?? 1,
-            MaxTokens = RequestedMaxTokens,
-            Temperature = Temperature ?? defaults.Temperature,
-            TopP = TopP ?? defaults.TopP,
-            TopK = TopK is null or 0 ? -1 : TopK.Value,
-            MinP = MinP ?? 0,
+            MaxTokens = maxTokens,
+            Temperature = Temperature ?? model.Temperature ?? vllm.Temperature,
+            TopP = TopP ?? model.TopP ?? vllm.TopP,
+            TopK = topK == 0 ? -1 : topK,
+            MinP = MinP ?? model.MinP ?? 0,
             Seed = Seed,
             Stop = StopStrings(),
             StopTokenIds = StopTokenIds ?? [],
             PresencePenalty = PresencePenalty ?? 0,
             FrequencyPenalty = FrequencyPenalty ?? 0,
-            RepetitionPenalty = RepetitionPenalty ?? 1,
+            RepetitionPenalty = RepetitionPenalty ?? model.RepetitionPenalty ?? 1,
             IgnoreEos = IgnoreEos ?? false,
             MinTokens = MinTokens ?? 0,
             SkipSpecialTokens = SkipSpecialTokens ?? true,
             IncludeStopStrInOutput = IncludeStopStrInOutput ?? false,
             OutputKind = kind,
+            LogitBias = LogitBiasMap.Parse(LogitBias),
+            AllowedTokenIds = AllowedTokenIds,
+            BadWords = BadWords ?? [],
+            PromptLogprobs = PromptLogprobs,
+            StructuredOutputs = StructuredOutputsRequest.From(ResponseFormat, StructuredOutputs, GuidedJson, GuidedRegex, GuidedChoice, GuidedGrammar),
         };
         p.Validate();
         return p;
     }
+
+    private static readonly GenerationConfigDefaults s_none = new();
 
     private List<string> StopStrings() => Stop.ValueKind switch
     {

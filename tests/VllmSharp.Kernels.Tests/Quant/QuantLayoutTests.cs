@@ -32,6 +32,23 @@ public sealed class QuantLayoutTests
     }
 
     [Fact]
+    public void Dequantize_HandBuiltQ5_0Block_FifthBitsFromLittleEndianQh()
+    {
+        // ggml block_q5_0: f16 d, uint8 qh[4] (bit j of the little-endian word = 5th bit of element j), qs[16] as Q4_0.
+        byte[] b = new byte[22];
+        b[0] = 0x00; b[1] = 0x38; // f16 0.5
+        for (int i = 6; i < 22; i++) b[i] = 0x00; // nibbles 0
+        // Code 16 (= zero) everywhere needs the 5th bit set for every element: qh = 0xFFFFFFFF, then clear some.
+        b[2] = 0xFF; b[3] = 0xFF; b[4] = 0xFF; b[5] = 0xFF;
+        b[2] &= 0xFE;          // element 0: code 0 → −16·0.5
+        b[6] = 0x0F;           // element 0 nibble 15: code 15 → −1·0.5; element 16 nibble 0 with 5th bit: code 16 → 0
+        b[4] &= 0x7F;          // element 23 (byte 2, bit 7): code 0 + nibble
+        b[13] = 0x50;          // element 7 nibble 0 (5th bit set: 16 → 0); element 23 nibble 5 → code 5 → −11·0.5
+        b[21] = 0xF0;          // element 31: nibble 15 + 5th bit → code 31 → 15·0.5
+        AssertDecodes(b, QuantType.Q5_0, (0, -0.5f), (23, -5.5f), (31, 7.5f));
+    }
+
+    [Fact]
     public void Dequantize_HandBuiltQ4_0Block_LowNibblesFirstHalfHighNibblesSecond()
     {
         byte[] b = new byte[18];

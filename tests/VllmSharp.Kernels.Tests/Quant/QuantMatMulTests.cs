@@ -75,6 +75,7 @@ public sealed unsafe class QuantMatMulTests
     [InlineData(QuantType.Q4_0)]
     [InlineData(QuantType.Q4_K)]
     [InlineData(QuantType.Q6_K)]
+    [InlineData(QuantType.Q5_0)]
     public void Forward_ExactActivations_ErrorWithinActivationRoundingBound(QuantType type)
     {
         var rng = new Random(200 + (int)type);

@@ -36,5 +36,5 @@ internal static class QuantTestData
         return q;
     }
 
-    public static readonly QuantType[] AllTypes = [QuantType.Q8_0, QuantType.Q4_0, QuantType.Q4_K, QuantType.Q6_K];
+    public static readonly QuantType[] AllTypes = [QuantType.Q8_0, QuantType.Q4_0, QuantType.Q4_K, QuantType.Q6_K, QuantType.Q5_0];
 }

@@ -11,6 +11,7 @@ public sealed class QuantizerTests
     [InlineData(QuantType.Q4_0, 32, 18)]
     [InlineData(QuantType.Q4_K, 256, 144)]
     [InlineData(QuantType.Q6_K, 256, 210)]
+    [InlineData(QuantType.Q5_0, 32, 22)]
     public void QuantFormat_EachType_MatchesGgmlBlockSizes(QuantType type, int elements, int bytes)
     {
         Assert.Equal(elements, QuantFormat.BlockElements(type));
@@ -50,6 +51,24 @@ public sealed class QuantizerTests
         {
             float d = MathF.Abs(HalfBits.Read(q, i / 32 * 18));
             float bound = w[i] / HalfBits.Read(q, i / 32 * 18) > 7.5f ? d : d * 0.5001f;
+            Assert.True(MathF.Abs(back[i] - w[i]) <= bound, $"element {i}: {w[i]} -> {back[i]}, d={d}");
+        }
+    }
+
+    [Fact]
+    public void RoundTrip_Q5_0_ErrorAtMostHalfStepExceptClampedTop()
+    {
+        // As Q4_0 with 32 codes: the largest-magnitude value maps to code 0 (−16·d), codes stop at 31 (+15·d), so
+        // elements with x/d > 15.5 are clamped and off by at most d; all others by at most d/2.
+        var rng = new Random(13);
+        float[] w = QuantTestData.Weights(rng, 32 * 64);
+        byte[] q = QuantTestData.Quantize(w, QuantType.Q5_0);
+        float[] back = new float[w.Length];
+        Quantizer.Dequantize(q, QuantType.Q5_0, back);
+        for (int i = 0; i < w.Length; i++)
+        {
+            float d = MathF.Abs(HalfBits.Read(q, i / 32 * 22));
+            float bound = w[i] / HalfBits.Read(q, i / 32 * 22) > 15.5f ? d : d * 0.5001f;
             Assert.True(MathF.Abs(back[i] - w[i]) <= bound, $"element {i}: {w[i]} -> {back[i]}, d={d}");
         }
     }
@@ -95,6 +114,7 @@ public sealed class QuantizerTests
     [InlineData(QuantType.Q4_0)]
     [InlineData(QuantType.Q4_K)]
     [InlineData(QuantType.Q6_K)]
+    [InlineData(QuantType.Q5_0)]
     public void Dequantize_RandomBlocks_MatchesElementwiseReference(QuantType type)
     {
         // Arbitrary bytes (not only what our quantizer writes), with finite f16 scales: both decoders must agree exactly.

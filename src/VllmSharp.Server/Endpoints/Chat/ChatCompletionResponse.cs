@@ -5,7 +5,8 @@ namespace VllmSharp.Server.Endpoints.Chat;
 
 /// <summary>OpenAI's <c>chat.completion</c> object.</summary>
 public sealed record ChatCompletionResponse(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChoice> Choices,
-    UsageInfo Usage, string? SystemFingerprint);
+    UsageInfo Usage, string? SystemFingerprint,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] List<Dictionary<string, PromptLogprobEntry>?>? PromptLogprobs = null);
 
 public sealed record ChatChoice(int Index, ChatMessage Message, object? Logprobs, string? FinishReason, object? StopReason);
 

@@ -5,33 +5,39 @@ using VllmSharp.Core.Sampling;
 using VllmSharp.Engine;
 using VllmSharp.Engine.Chat;
 using VllmSharp.Engine.Core;
+using VllmSharp.Server.Logging;
 using VllmSharp.Server.Protocol;
 
 namespace VllmSharp.Server.Endpoints.Chat;
 
-/// <summary>Serves <c>/v1/chat/completions</c>: renders the messages with the chat template, then generates.</summary>
-public sealed class ChatService(AsyncLLM engine, ChatPromptRenderer renderer)
+/// <summary>
+/// Serves <c>/v1/chat/completions</c>: renders the messages with the chat template, then generates. Unset sampling
+/// fields take the model's recommended <paramref name="defaults"/> (--generation-config).
+/// </summary>
+public sealed class ChatService(AsyncLLM engine, ChatPromptRenderer renderer, GenerationConfigDefaults? defaults = null, RequestLogger? requestLogger = null)
 {
     private const string Fingerprint = "vllmsharp";
+    private readonly PromptLengthGuard _guard = new(engine.Tokenizer, engine.MaxModelLen);
 
     public async Task<ChatCompletionResponse> CreateAsync(ChatCompletionRequest request, string requestId, string model, CancellationToken cancellationToken)
     {
-        (PromptInput prompt, SamplingParams samplingParams) = Prepare(request, RequestOutputKind.FinalOnly);
+        (PromptInput prompt, SamplingParams samplingParams) = Prepare(request, requestId, RequestOutputKind.FinalOnly);
         RequestOutput? output = null;
         await foreach (RequestOutput o in engine.GenerateAsync(prompt, samplingParams, requestId, cancellationToken: cancellationToken).ConfigureAwait(false))
             output = o;
         var choices = output!.Outputs
-            .Select(c => new ChatChoice(c.Index, new ChatMessage("assistant", c.Text), null, c.FinishReason, c.StopReason))
+            .Select(c => new ChatChoice(c.Index, new ChatMessage("assistant", c.Text), Logprobs(c, samplingParams), c.FinishReason, c.StopReason))
             .ToList();
         int completionTokens = output.Outputs.Sum(c => c.TokenIds.Count);
         return new ChatCompletionResponse($"chatcmpl-{requestId}", "chat.completion", Now(), model, choices,
-            new UsageInfo(output.PromptTokenIds.Count, completionTokens, output.PromptTokenIds.Count + completionTokens), Fingerprint);
+            new UsageInfo(output.PromptTokenIds.Count, completionTokens, output.PromptTokenIds.Count + completionTokens), Fingerprint,
+            output.PromptLogprobs is { } promptLogprobs ? PromptLogprobEntry.Format(engine.Tokenizer, promptLogprobs) : null);
     }
 
     public async IAsyncEnumerable<ChatCompletionChunk> StreamAsync(ChatCompletionRequest request, string requestId, string model,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        (PromptInput prompt, SamplingParams samplingParams) = Prepare(request, RequestOutputKind.Delta);
+        (PromptInput prompt, SamplingParams samplingParams) = Prepare(request, requestId, RequestOutputKind.Delta);
         string id = $"chatcmpl-{requestId}";
         long created = Now();
         bool includeUsage = request.StreamOptions?.IncludeUsage == true;
@@ -48,7 +54,7 @@ public sealed class ChatService(AsyncLLM engine, ChatPromptRenderer renderer)
             foreach (CompletionOutput c in output.Outputs)
             {
                 completionTokens += c.TokenIds.Count;
-                choices.Add(new ChatChunkChoice(c.Index, new ChatDelta(null, c.Text), null, c.FinishReason, c.StopReason));
+                choices.Add(new ChatChunkChoice(c.Index, new ChatDelta(null, c.Text), Logprobs(c, samplingParams), c.FinishReason, c.StopReason));
             }
             yield return Chunk(choices, continuousUsage ? new UsageInfo(promptTokens, completionTokens, promptTokens + completionTokens) : null);
         }
@@ -58,19 +64,33 @@ public sealed class ChatService(AsyncLLM engine, ChatPromptRenderer renderer)
             => new(id, "chat.completion.chunk", created, model, choices, usage, Fingerprint);
     }
 
-    private (PromptInput Prompt, SamplingParams Params) Prepare(ChatCompletionRequest request, RequestOutputKind kind)
+    private (PromptInput Prompt, SamplingParams Params) Prepare(ChatCompletionRequest request, string requestId, RequestOutputKind kind)
     {
         if (request.TopLogprobs is < 0 or > 20) throw new InvalidRequestException($"top_logprobs must be in 0..20, got {request.TopLogprobs}.", "top_logprobs");
-        if (request.Logprobs == true) throw new NotSupportedException("logprobs are not supported yet.");
-        SamplingParams samplingParams = request.ToSamplingParams(kind);
+        // As vLLM: top_logprobs only means something with logprobs on; logprobs alone returns the chosen tokens' values.
+        if (request.TopLogprobs is not null && request.Logprobs != true)
+            throw new InvalidRequestException("when using `top_logprobs`, `logprobs` must be set to true.", "top_logprobs");
+        SamplingParams samplingParams = request.ToSamplingParams(kind, defaults) with { Logprobs = request.Logprobs == true ? request.TopLogprobs ?? 0 : null };
+        LogitsProcessorChecks.CheckVocabulary(samplingParams, engine.Tokenizer.VocabSize);
         string text = renderer.Render(request.Messages, request.AddGenerationPrompt ?? true, request.ContinueFinalMessage ?? false,
             request.Tools, request.Documents, request.ChatTemplateKwargs);
+        if (request.TruncatePromptTokens is null) _guard.Check(text);
         // The template already wrote any BOS it wants: no special tokens added again (as vLLM does).
         IReadOnlyList<int> tokens = engine.Tokenizer.Encode(text, addSpecialTokens: false);
+        IReadOnlyList<int> kept = PromptTruncation.Apply(tokens, request.TruncatePromptTokens, engine.MaxModelLen);
+        if (!ReferenceEquals(kept, tokens))
+        {
+            tokens = kept;
+            text = engine.Tokenizer.Decode([.. kept], skipSpecialTokens: false);
+        }
         if (tokens.Count == 0) throw new InvalidRequestException("The rendered chat prompt is empty.", "messages");
         SamplingRequest.CheckLength(tokens.Count, samplingParams.MaxTokens, engine.MaxModelLen);
+        requestLogger?.Received($"chatcmpl-{requestId}", text, tokens.Count, samplingParams);
         return (new PromptInput(text, tokens), samplingParams);
     }
+
+    private ChatLogprobs? Logprobs(CompletionOutput completion, SamplingParams samplingParams)
+        => samplingParams.Logprobs is int k && completion.Logprobs is { } positions ? ChatLogprobs.From(engine.Tokenizer, positions, k) : null;
 
     private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using VllmSharp.Engine;
 
 namespace VllmSharp.Server.Endpoints.Health;
 
@@ -9,9 +10,10 @@ public static class HealthEndpoints
 {
     public static string Version { get; } = typeof(HealthEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
-    public static void Map(IEndpointRouteBuilder app)
+    /// <summary>/health fails (500) once the engine core has died, as vLLM's does, so an orchestrator restarts the server.</summary>
+    public static void Map(IEndpointRouteBuilder app, AsyncLLM engine)
     {
-        app.MapGet("/health", () => Results.Ok());
+        app.MapGet("/health", () => engine.IsHealthy ? Results.Ok() : Results.StatusCode(StatusCodes.Status500InternalServerError));
         app.MapGet("/ready", () => Results.Ok());
         app.MapGet("/ping", () => Results.Ok());
         app.MapPost("/ping", () => Results.Ok());
