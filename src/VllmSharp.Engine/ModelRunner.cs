@@ -2,7 +2,7 @@ using VllmSharp.Core.Config;
 using VllmSharp.Core.Requests;
 using VllmSharp.Core.Scheduling;
 using VllmSharp.Engine.Sampling;
-using VllmSharp.Engine.StructuredOutputs;
+using VllmSharp.Engine.StructuredOutput;
 using VllmSharp.Engine.Tokenization;
 using VllmSharp.Runtime;
 using VllmSharp.Runtime.Models;

@@ -1,7 +1,7 @@
 using VllmSharp.Core.Errors;
 using VllmSharp.Core.Requests;
 using VllmSharp.Core.Sampling;
-using VllmSharp.Engine.StructuredOutputs;
+using VllmSharp.Engine.StructuredOutput;
 using VllmSharp.Engine.Tokenization;
 
 namespace VllmSharp.Engine.Core;

@@ -1,5 +1,5 @@
 using VllmSharp.Core.Sampling;
-using VllmSharp.Engine.StructuredOutputs;
+using VllmSharp.Engine.StructuredOutput;
 
 namespace VllmSharp.Engine.Sampling;
 
