@@ -25,7 +25,7 @@ public static class ModelLoading
             ITokenizer tokenizer = EngineFactory.LoadTokenizer(dir, loadFormat);
             status($"Loading weights from {dir}");
             return new LoadedModel(dir, ModelLoader.Load(dir, dtype, loadFormat, seed), tokenizer);
-        });
+        }, out _);
         parse.InvocationConfiguration.Error.WriteLine(
             $"Loaded {loaded.Model.Config.Architecture} from {loaded.Directory} ({loaded.Model.DType}, {loaded.Model.WeightBytesPerToken / 1e6:F0} MB of weights)");
         return loaded;
@@ -40,15 +40,24 @@ public static class ModelLoading
         {
             status(args.Model is null ? "Preparing the default model" : $"Loading {args.Model}");
             return new AsyncLLM(args, line => { log.Add(line); status(line); });
-        });
-        foreach (string line in log) err.WriteLine(line);
+        }, out bool statusWasTransient);
+        // An interactive status line vanishes, so its messages are repeated; redirected output already has them.
+        if (statusWasTransient)
+            foreach (string line in log) err.WriteLine(line);
         err.WriteLine($"Loaded {engine.ModelPath}");
         return engine;
     }
 
-    private static T WithStatus<T>(ParseResult parse, Func<Action<string>, T> work)
+    private static T WithStatus<T>(ParseResult parse, Func<Action<string>, T> work, out bool transient)
     {
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(parse.InvocationConfiguration.Error) });
+        transient = console.Profile.Capabilities.Interactive;
+        if (!transient)
+        {
+            // Redirected (logs, CI): plain lines, unwrapped, instead of a spinner's fallback rendering.
+            TextWriter err = parse.InvocationConfiguration.Error;
+            return work(err.WriteLine);
+        }
         T result = default!;
         console.Status().Start("Loading model", ctx => result = work(text => ctx.Status(Markup.Escape(text))));
         return result;
