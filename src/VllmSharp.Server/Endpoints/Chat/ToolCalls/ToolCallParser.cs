@@ -1,0 +1,115 @@
+using System.Text.Json;
+
+namespace VllmSharp.Server.Endpoints.Chat.ToolCalls;
+
+/// <summary>One tool call recovered from generated text; <see cref="Arguments"/> is the JSON text of the arguments object.</summary>
+public sealed record ParsedToolCall(string Name, string Arguments);
+
+/// <summary>What a parser found: the text outside the calls (null when empty) and the calls themselves.</summary>
+public sealed record ToolCallParseResult(string? Content, IReadOnlyList<ParsedToolCall> ToolCalls);
+
+/// <summary>
+/// Recovers tool calls from model output in the formats vLLM names hermes/qwen3, llama3_json and mistral.
+/// Anything malformed comes back as plain content with no calls, because a half-parsed call would be worse
+/// for the client than the raw text.
+/// </summary>
+public static class ToolCallParser
+{
+    public static readonly IReadOnlyList<string> Names = ["hermes", "qwen3", "llama3_json", "mistral"];
+
+    public static bool IsKnown(string name) => Names.Contains(name);
+
+    public static ToolCallParseResult Parse(string parser, string text) => parser switch
+    {
+        "hermes" or "qwen3" => ParseHermes(text),
+        "llama3_json" => ParseLlama3(text),
+        "mistral" => ParseMistral(text),
+        _ => throw new ArgumentException($"Unknown tool call parser '{parser}'.", nameof(parser)),
+    };
+
+    private static ToolCallParseResult Plain(string text) => new(text.Length == 0 ? null : text, []);
+
+    private static ToolCallParseResult ParseHermes(string text)
+    {
+        const string Open = "<tool_call>", Close = "</tool_call>";
+        var calls = new List<ParsedToolCall>();
+        var content = new System.Text.StringBuilder();
+        int pos = 0;
+        while (true)
+        {
+            int start = text.IndexOf(Open, pos, StringComparison.Ordinal);
+            if (start < 0) { content.Append(text, pos, text.Length - pos); break; }
+            int end = text.IndexOf(Close, start + Open.Length, StringComparison.Ordinal);
+            if (end < 0) return Plain(text);
+            content.Append(text, pos, start - pos);
+            var call = ReadCall(text.Substring(start + Open.Length, end - start - Open.Length), "arguments");
+            if (call is null) return Plain(text);
+            calls.Add(call);
+            pos = end + Close.Length;
+        }
+        if (calls.Count == 0) return Plain(text);
+        var rest = content.ToString().Trim();
+        return new(rest.Length == 0 ? null : rest, calls);
+    }
+
+    private static ToolCallParseResult ParseLlama3(string text)
+    {
+        var body = text.Trim();
+        if (body.StartsWith("<|python_tag|>", StringComparison.Ordinal)) body = body["<|python_tag|>".Length..].Trim();
+        if (!body.StartsWith('{')) return Plain(text);
+        // Llama 3 may emit several calls separated by ';'.
+        var calls = new List<ParsedToolCall>();
+        foreach (var part in body.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var call = ReadCall(part, "parameters") ?? ReadCall(part, "arguments");
+            if (call is null) return Plain(text);
+            calls.Add(call);
+        }
+        return calls.Count == 0 ? Plain(text) : new(null, calls);
+    }
+
+    private static ToolCallParseResult ParseMistral(string text)
+    {
+        const string Tag = "[TOOL_CALLS]";
+        int start = text.IndexOf(Tag, StringComparison.Ordinal);
+        if (start < 0) return Plain(text);
+        var json = text[(start + Tag.Length)..].Trim();
+        var calls = new List<ParsedToolCall>();
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != JsonValueKind.Array) return Plain(text);
+            foreach (var item in doc.RootElement.EnumerateArray())
+            {
+                var call = FromElement(item, "arguments");
+                if (call is null) return Plain(text);
+                calls.Add(call);
+            }
+        }
+        catch (JsonException) { return Plain(text); }
+        if (calls.Count == 0) return Plain(text);
+        var before = text[..start].Trim();
+        return new(before.Length == 0 ? null : before, calls);
+    }
+
+    private static ParsedToolCall? ReadCall(string json, string argsKey)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json.Trim());
+            return FromElement(doc.RootElement, argsKey);
+        }
+        catch (JsonException) { return null; }
+    }
+
+    private static ParsedToolCall? FromElement(JsonElement e, string argsKey)
+    {
+        if (e.ValueKind != JsonValueKind.Object) return null;
+        if (!e.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String) return null;
+        if (!e.TryGetProperty(argsKey, out var args)) return new(name.GetString()!, "{}");
+        // Some models emit the arguments already as a JSON string; keep that string as the arguments text.
+        if (args.ValueKind == JsonValueKind.String) return new(name.GetString()!, args.GetString()!);
+        if (args.ValueKind != JsonValueKind.Object) return null;
+        return new(name.GetString()!, args.GetRawText());
+    }
+}
