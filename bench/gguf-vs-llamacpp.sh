@@ -36,24 +36,7 @@ if [ "${VLLMSHARP_SKIP_BUILD:-0}" != 1 ]; then
 fi
 cli() { dotnet "$art/bin/VllmSharp.Cli/release/vllmsharp.dll" "$@"; }
 
-# Same files as llama-parity.sh makes (shared cache folder): f16 rewritten when our CLI is newer than it.
-make_model() {
-  local preset=$1 dtype=$2 f16="$models/$1-f16.gguf" out="$models/$1-$2.gguf" type
-  mkdir -p "$models" || return 1
-  if [ ! -s "$f16" ] || [ "$art/bin/VllmSharp.Cli/release/vllmsharp.dll" -nt "$f16" ]; then
-    cli create-model --preset "$preset" --format gguf --dtype f16 -o "$f16" > "$work/create.log" 2>&1 || { cat "$work/create.log" >&2; return 1; }
-  fi
-  case $dtype in
-    f16) echo "$f16"; return 0 ;;
-    q8_0) type=Q8_0 ;;
-    q4_k) type=Q4_K_M ;;
-    *) echo "unknown dtype $dtype" >&2; return 1 ;;
-  esac
-  if [ ! -s "$out" ] || [ "$f16" -nt "$out" ]; then
-    "$bin/llama-quantize" "$f16" "$out" "$type" > "$work/quantize.log" 2>&1 || { tail -n 5 "$work/quantize.log" >&2; return 1; }
-  fi
-  echo "$out"
-}
+source "$repo/bench/gguf-models.sh"
 
 # avg tokens/s of the llama-bench CSV row with n_prompt=$2, n_gen=$3 and n_depth=$4; columns found by header name.
 csv_rate() {

@@ -60,25 +60,7 @@ limits() { # dtype [noise rel RMS] [noise KL] [noise max|Δ|]
   esac
 }
 
-# f16 from our writer (rewritten when our CLI is newer than the file), quantized types from llama-quantize.
-make_model() {
-  local preset=$1 dtype=$2 f16="$models/$1-f16.gguf" out="$models/$1-$2.gguf"
-  mkdir -p "$models" || return 1
-  if [ ! -s "$f16" ] || [ "$art/bin/VllmSharp.Cli/release/vllmsharp.dll" -nt "$f16" ]; then
-    cli create-model --preset "$preset" --format gguf --dtype f16 -o "$f16" > "$work/create.log" 2>&1 || { cat "$work/create.log" >&2; return 1; }
-  fi
-  local type
-  case $dtype in
-    f16) echo "$f16"; return 0 ;;
-    q8_0) type=Q8_0 ;;
-    q4_k) type=Q4_K_M ;;
-    *) echo "unknown dtype $dtype" >&2; return 1 ;;
-  esac
-  if [ ! -s "$out" ] || [ "$f16" -nt "$out" ]; then
-    "$bin/llama-quantize" "$f16" "$out" "$type" > "$work/quantize.log" 2>&1 || { tail -n 5 "$work/quantize.log" >&2; return 1; }
-  fi
-  echo "$out"
-}
+source "$repo/bench/gguf-models.sh"
 
 # One comparison. $3/$4: for the control row, the model our side runs instead and the row's label.
 rows=()
