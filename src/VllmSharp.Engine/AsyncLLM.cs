@@ -44,6 +44,8 @@ public sealed class AsyncLLM : IDisposable
 
     public ITokenizer Tokenizer => _engine.Tokenizer;
     public int MaxModelLen => _engine.MaxModelLen;
+    /// <summary>--max-num-seqs: at most this many requests run in one step.</summary>
+    public int MaxNumSeqs => _engine.Core.Scheduler.Config.MaxNumSeqs;
     public string ModelPath => _engine.ModelPath;
     internal EngineCore EngineCore => _engine.Core;
 

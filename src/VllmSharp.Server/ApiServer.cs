@@ -120,7 +120,7 @@ public sealed class ApiServer : IAsyncDisposable
 
         RateLimitSetup.Use(app, args);
         // After the key and rate checks (a refused client learns nothing of the load), before any endpoint reads a body.
-        RequestQueueLimit? queueLimit = RequestQueueLimit.Use(app, args);
+        RequestQueueLimit? queueLimit = RequestQueueLimit.Use(app, args, engine.MaxNumSeqs);
 
         HealthEndpoints.Map(app, state.Engine);
         ModelsEndpoints.Map(app, state);

@@ -36,11 +36,9 @@ public sealed record ServerArgs
     public int? RateLimitToken { get; init; }
     /// <summary>
     /// --max-waiting-requests (ours; vLLM has none): at most this many generation requests wait behind the
-    /// <see cref="MaxNumSeqs"/> running ones; the next gets 503 (see <c>Middleware.RequestQueueLimit</c>). Null: unlimited.
+    /// engine's --max-num-seqs running ones; the next gets 503 (see <c>Middleware.RequestQueueLimit</c>). Null: unlimited.
     /// </summary>
     public int? MaxWaitingRequests { get; init; }
-    /// <summary>The engine's --max-num-seqs (256 by default), which the queue limit counts on top of.</summary>
-    public int MaxNumSeqs { get; init; } = 256;
     /// <summary>How long a shutdown waits for in-flight requests before aborting them.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -72,7 +72,7 @@ public sealed class OverloadTests(OverloadTests.ModelDirectory model) : IClassFi
         var engine = new AsyncLLM(new EngineArgs { Model = model.Path, MaxModelLen = 256, KvCacheMemory = "64MiB", MaxNumSeqs = MaxNumSeqs });
         var server = ApiServer.Create(engine, new ServerArgs
         {
-            Host = "127.0.0.1", Port = 0, ServedModelNames = ["tiny"], MaxNumSeqs = MaxNumSeqs, MaxWaitingRequests = maxWaitingRequests,
+            Host = "127.0.0.1", Port = 0, ServedModelNames = ["tiny"], MaxWaitingRequests = maxWaitingRequests,
         });
         await server.StartAsync();
         var http = new HttpClient { BaseAddress = new Uri(server.Urls[0]), Timeout = TimeSpan.FromSeconds(60) };

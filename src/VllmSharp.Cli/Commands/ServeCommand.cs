@@ -107,7 +107,6 @@ public static class ServeCommand
                 RateLimitInterval = parse.GetValue(rateInterval),
                 RateLimitToken = parse.GetValue(rateToken),
                 MaxWaitingRequests = parse.GetValue(maxWaiting),
-                MaxNumSeqs = parse.GetValue(engine.MaxNumSeqs),
                 DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(drain)),
             };
             TextWriter output = parse.InvocationConfiguration.Output;

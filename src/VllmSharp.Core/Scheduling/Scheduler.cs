@@ -21,6 +21,8 @@ public sealed class Scheduler
     private readonly Dictionary<string, Request> _requests = [];
     private readonly List<string> _finishedIds = [];
 
+    public SchedulerConfig Config => _config;
+
     public Scheduler(SchedulerConfig config, KVCacheManager kvCacheManager)
     {
         config.Validate();

@@ -88,10 +88,10 @@ public sealed class RequestQueueLimit
     }
 
     /// <summary>Adds the limit to the pipeline when <see cref="ServerArgs.MaxWaitingRequests"/> is set; returns it (null when unlimited).</summary>
-    public static RequestQueueLimit? Use(WebApplication app, ServerArgs args)
+    public static RequestQueueLimit? Use(WebApplication app, ServerArgs args, int maxNumSeqs)
     {
         if (args.MaxWaitingRequests is not int maxWaiting) return null;
-        var limit = new RequestQueueLimit(args.MaxNumSeqs, maxWaiting);
+        var limit = new RequestQueueLimit(maxNumSeqs, maxWaiting);
         app.Use(limit.InvokeAsync);
         return limit;
     }
