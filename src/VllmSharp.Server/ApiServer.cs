@@ -52,6 +52,7 @@ public sealed class ApiServer : IAsyncDisposable
 
     public static ApiServer Create(AsyncLLM engine, ServerArgs args)
     {
+        args.ToolCalling.Validate();
         IReadOnlyList<string> names = args.ServedModelNames.Count > 0 ? args.ServedModelNames : [engine.ModelPath];
         var defaults = GenerationConfigDefaults.Load(args.GenerationConfig, Directory.Exists(engine.ModelPath) ? engine.ModelPath : null);
         var state = new ServerState(engine, names, defaults);
@@ -71,7 +72,7 @@ public sealed class ApiServer : IAsyncDisposable
         WebApplication app = builder.Build();
         RequestLogger? requestLogger = args.DisableLogRequests ? null : new RequestLogger(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("vllmsharp.requests"));
         var renderer = new ChatPromptRenderer(engine.Tokenizer, ReadChatTemplate(args.ChatTemplate));
-        var chat = new ChatService(engine, renderer, defaults, requestLogger);
+        var chat = new ChatService(engine, renderer, defaults, requestLogger, args.ToolCalling);
         CorsSetup.Use(app);
 
         ILogger access = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("vllmsharp.access");

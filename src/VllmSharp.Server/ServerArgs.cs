@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using VllmSharp.Server.Endpoints.Chat.ToolCalls;
 
 namespace VllmSharp.Server;
 
@@ -39,6 +40,8 @@ public sealed record ServerArgs
     /// engine's --max-num-seqs running ones; the next gets 503 (see <c>Middleware.RequestQueueLimit</c>). Null: unlimited.
     /// </summary>
     public int? MaxWaitingRequests { get; init; }
+    /// <summary>--enable-auto-tool-choice, --tool-call-parser, --exclude-tools-when-tool-choice-none.</summary>
+    public ToolCallOptions ToolCalling { get; init; } = new();
     /// <summary>How long a shutdown waits for in-flight requests before aborting them.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -44,6 +44,16 @@ public sealed partial class ServeCommandTests
     }
 
     [Theory]
+    [InlineData("--enable-auto-tool-choice", "`--tool-call-parser` must be set")]
+    [InlineData("--tool-call-parser=pythonic", "invalid tool call parser: pythonic")]
+    public void Serve_UnusableToolCallFlags_FailBeforeTheModelLoads(string flag, string message)
+    {
+        var (code, _, error) = CliRunner.Run("serve", flag, "--port", "0");
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, error);
+    }
+
+    [Theory]
     [InlineData(SigTerm)]
     [InlineData(SigInt)]
     public async Task Serve_SignalDuringStream_StreamFinishes_ExitCodeZero(int signal)

@@ -128,7 +128,7 @@ public sealed class CompletionsEndpointTests(ServerFixture server) : IClassFixtu
     {
         var (_, tokens) = await PostAsync("/tokenize", """{"model":"tiny","prompt":"Hello world"}""");
         Assert.Equal(2, (int)tokens["count"]!);
-        Assert.Equal(256, (int)tokens["max_model_len"]!);
+        Assert.Equal(512, (int)tokens["max_model_len"]!);
         var (_, text) = await PostAsync("/detokenize", $$"""{"model":"tiny","tokens":{{tokens["tokens"]!.ToJsonString()}}}""");
         Assert.Equal("Hello world", (string?)text["prompt"]);
     }
@@ -159,7 +159,7 @@ public sealed class CompletionsEndpointTests(ServerFixture server) : IClassFixtu
         JsonObject models = JsonNode.Parse(await server.Http.GetStringAsync("/v1/models", Ct))!.AsObject();
         Assert.Equal("list", (string?)models["object"]);
         Assert.Equal(["tiny", "alias"], models["data"]!.AsArray().Select(m => (string?)m!["id"]));
-        Assert.Equal(256, (int)models["data"]![0]!["max_model_len"]!);
+        Assert.Equal(512, (int)models["data"]![0]!["max_model_len"]!);
         Assert.Contains("version", await server.Http.GetStringAsync("/version", Ct));
     }
 }

@@ -66,7 +66,7 @@ public sealed class HostileInputTests(ServerFixture server) : IClassFixture<Serv
         ["form body"] = (Completions, () => new StringContent("prompt=x&max_tokens=3", Encoding.UTF8, "application/x-www-form-urlencoded")),
         ["deeply nested arrays"] = (Completions, () => Json("""{"prompt":"x","extra":""" + new string('[', 10_000) + new string(']', 10_000) + "}")),
         ["deeply nested objects"] = (Chat, () => Json(string.Concat(Enumerable.Repeat("""{"a":""", 10_000)) + "1" + new string('}', 10_000))),
-        // Sizes far beyond the 256-token context of the test model.
+        // Sizes far beyond the 512-token context of the test model.
         ["10 MB prompt"] = (Completions, () => Json("{\"prompt\":\"" + string.Concat(Enumerable.Repeat("hello world ", 10 * 1024 * 1024 / 12)) + "\",\"max_tokens\":2}")),
         ["10 MB chat content"] = (Chat, () => Json("{\"messages\":[{\"role\":\"user\",\"content\":\"" + string.Concat(Enumerable.Repeat("hello world ", 10 * 1024 * 1024 / 12)) + "\"}],\"max_tokens\":2}")),
         ["prompt of 1M token ids"] = (Completions, () => Json("""{"prompt":[""" + string.Join(',', Enumerable.Repeat("11", 1_000_000)) + "]}")),

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Xunit;
 
@@ -13,7 +14,7 @@ public sealed class NodeOpenAIClientTests(ServerFixture server) : IClassFixture<
     [Fact]
     public async Task OpenAINodeClient_ChatCompletionsAndModels_ShapesMatchAndStreamEqualsNonStream()
     {
-        JsonNode result = await RunScriptAsync(server.BaseUrl + "/v1", ServerFixture.ModelName);
+        JsonNode result = await RunScriptAsync("openai-client.mjs", server.BaseUrl + "/v1", ServerFixture.ModelName);
 
         Assert.Equal(["tiny", "alias"], result["modelIds"]!.AsArray().Select(m => (string?)m));
 
@@ -57,9 +58,45 @@ public sealed class NodeOpenAIClientTests(ServerFixture server) : IClassFixture<
         await server.AssertEngineIdleAsync();
     }
 
+    [Fact]
+    public async Task OpenAINodeClient_ToolCalls_NamedAndAuto_StreamHelperAgreesWithNonStreamed()
+    {
+        JsonNode result = await RunScriptAsync("openai-tools.mjs", server.BaseUrl + "/v1", ServerFixture.ModelName);
+
+        JsonNode named = result["named"]!;
+        JsonNode call = Assert.Single(named["calls"]!.AsArray())!;
+        Assert.Equal("get_weather", (string?)call["name"]);
+        Assert.Equal("function", (string?)call["type"]);
+        Assert.StartsWith("chatcmpl-tool-", (string?)call["id"]);
+        using (JsonDocument args = JsonDocument.Parse((string)call["arguments"]!))
+        {
+            Assert.Contains(args.RootElement.GetProperty("city").GetString(), new[] { "Paris", "Oslo" });
+            Assert.InRange(args.RootElement.GetProperty("days").GetInt32(), 1, 7);
+        }
+        Assert.Equal("stop", (string?)named["finish"]);
+        // Same seed, same tokens: the npm stream helper's reassembled message equals the non-streamed one (ids aside).
+        JsonNode streamCall = Assert.Single(result["namedStream"]!["calls"]!.AsArray())!;
+        Assert.Equal((string?)call["arguments"], (string?)streamCall["arguments"]);
+        Assert.Equal("get_weather", (string?)streamCall["name"]);
+
+        foreach (string key in new[] { "auto", "autoStream" })
+        {
+            JsonNode auto = result[key]!;
+            Assert.Equal("Checking.\n", (string?)auto["content"]);
+            Assert.Equal("tool_calls", (string?)auto["finish"]);
+            JsonNode autoCall = Assert.Single(auto["calls"]!.AsArray())!;
+            Assert.Equal("get_weather", (string?)autoCall["name"]);
+            Assert.Equal("{\"city\": \"Oslo\", \"days\": 2}", (string?)autoCall["arguments"]);
+        }
+
+        Assert.Equal(400, (int)result["bad"]!["status"]!);
+        Assert.Equal("tool_choice", (string?)result["bad"]!["param"]);
+        await server.AssertEngineIdleAsync();
+    }
+
     /// <summary>Runs the script asynchronously (the server lives in this process, so blocking the thread
     /// pool while node talks to it would be asking for trouble) and parses its one JSON line.</summary>
-    private static async Task<JsonNode> RunScriptAsync(string baseUrl, string model)
+    private static async Task<JsonNode> RunScriptAsync(string script, string baseUrl, string model)
     {
         string nodeDir = Path.Combine(FindRepoRoot(), "tests", "node");
         if (!File.Exists(Path.Combine(nodeDir, "node_modules", "openai", "package.json")))
@@ -73,7 +110,7 @@ public sealed class NodeOpenAIClientTests(ServerFixture server) : IClassFixture<
             WorkingDirectory = nodeDir,
             StandardOutputEncoding = System.Text.Encoding.UTF8,
         };
-        start.ArgumentList.Add("openai-client.mjs");
+        start.ArgumentList.Add(script);
         start.ArgumentList.Add(baseUrl);
         start.ArgumentList.Add(model);
         using Process process = Process.Start(start) ?? throw new InvalidOperationException("node did not start.");
@@ -88,12 +125,12 @@ public sealed class NodeOpenAIClientTests(ServerFixture server) : IClassFixture<
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"node openai-client.mjs did not finish in 60 s.\n{await stderr}");
+            throw new TimeoutException($"node {script} did not finish in 60 s.\n{await stderr}");
         }
 
         if (process.ExitCode != 0)
-            throw new InvalidOperationException($"node openai-client.mjs failed ({process.ExitCode}); {NpmHint}?\n{await stderr}");
-        return JsonNode.Parse(await stdout) ?? throw new InvalidOperationException("node openai-client.mjs wrote no JSON.");
+            throw new InvalidOperationException($"node {script} failed ({process.ExitCode}); {NpmHint}?\n{await stderr}");
+        return JsonNode.Parse(await stdout) ?? throw new InvalidOperationException($"node {script} wrote no JSON.");
     }
 
     private static string FindRepoRoot()

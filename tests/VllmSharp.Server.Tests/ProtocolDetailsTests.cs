@@ -94,7 +94,7 @@ public sealed class ProtocolDetailsTests(ServerFixture server) : IClassFixture<S
         Assert.Equal("model", (string?)card["object"]);
         Assert.Equal("vllmsharp", (string?)card["owned_by"]);
         Assert.Equal(server.Engine.ModelPath, (string?)card["root"]);
-        Assert.Equal(256, (int)card["max_model_len"]!);
+        Assert.Equal(512, (int)card["max_model_len"]!);
     }
 
     private static string Text(JsonNode response) => (string)response["choices"]![0]!["text"]!;

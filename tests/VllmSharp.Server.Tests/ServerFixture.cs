@@ -7,7 +7,10 @@ using Xunit;
 
 namespace VllmSharp.Server.Tests;
 
-/// <summary>The real server on a free loopback port, serving a tiny seeded model with the real Qwen tokenizer.</summary>
+/// <summary>
+/// The real server on a free loopback port, serving a tiny seeded model with the real Qwen tokenizer, started as
+/// <c>--enable-auto-tool-choice --tool-call-parser hermes</c>.
+/// </summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "vllmsharp-server-" + Guid.NewGuid().ToString("N"));
@@ -23,8 +26,14 @@ public sealed class ServerFixture : IAsyncLifetime
         Directory.CreateDirectory(_dir);
         TestModelWriter.Write(TestModelPresets.Get("tiny-qwen2"), DType.F32, _dir, seed: 5, vocabSize: 151936);
         BuiltinTokenizer.WriteTo(_dir);
-        Engine = new AsyncLLM(new EngineArgs { Model = _dir, MaxModelLen = 256, KvCacheMemory = "64MiB", MaxNumSeqs = 32 });
-        Server = ApiServer.Create(Engine, new ServerArgs { Host = "127.0.0.1", Port = 0, ServedModelNames = [ModelName, "alias"] });
+        Engine = new AsyncLLM(new EngineArgs { Model = _dir, MaxModelLen = 512, KvCacheMemory = "64MiB", MaxNumSeqs = 32 });
+        Server = ApiServer.Create(Engine, new ServerArgs
+        {
+            Host = "127.0.0.1",
+            Port = 0,
+            ServedModelNames = [ModelName, "alias"],
+            ToolCalling = new() { EnableAutoToolChoice = true, Parser = "hermes" },
+        });
         await Server.StartAsync();
         BaseUrl = Server.Urls[0].Replace("[::]", "127.0.0.1");
         Http.BaseAddress = new Uri(BaseUrl);

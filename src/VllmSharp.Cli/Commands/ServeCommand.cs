@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using VllmSharp.Engine;
 using VllmSharp.Server;
+using VllmSharp.Server.Endpoints.Chat.ToolCalls;
 
 namespace VllmSharp.Cli.Commands;
 
@@ -65,11 +66,14 @@ public static class ServeCommand
         {
             Description = "Refuse (503) a generation request when this many already wait behind the --max-num-seqs running ones (default: unlimited).",
         };
+        var autoToolChoice = new Option<bool>("--enable-auto-tool-choice") { Description = "Let the model decide when to call tools (tool_choice \"auto\"); needs --tool-call-parser." };
+        var toolCallParser = new Option<string?>("--tool-call-parser") { Description = $"How tool calls are written in the model's output: {string.Join(", ", ToolCallParser.Names)}." };
+        var excludeTools = new Option<bool>("--exclude-tools-when-tool-choice-none") { Description = "Do not show the tools to the chat template when tool_choice is \"none\"." };
         var drain = new Option<double>("--shutdown-timeout") { Description = "Seconds in-flight requests get to finish on shutdown.", DefaultValueFactory = _ => 30 };
 
         var command = new Command("serve", "Start the OpenAI-compatible API server.");
         engine.AddTo(command);
-        foreach (Option option in new Option[] { host, port, names, apiKey, chatTemplate, origins, methods, headers, credentials, rateInterval, rateToken, maxWaiting, disableLogRequests, disableAccessLog, disableLogStats, logLevel, generationConfig, drain }) command.Options.Add(option);
+        foreach (Option option in new Option[] { host, port, names, apiKey, chatTemplate, origins, methods, headers, credentials, rateInterval, rateToken, maxWaiting, disableLogRequests, disableAccessLog, disableLogStats, logLevel, generationConfig, autoToolChoice, toolCallParser, excludeTools, drain }) command.Options.Add(option);
         // A synchronous action on purpose: System.CommandLine gives an async action's SIGTERM/SIGINT only a short
         // grace period and then ends the process with 143/130, cutting in-flight streams. Here the host's console
         // lifetime takes the signal instead and drains (see RunAsync's wait for shutdown).
@@ -107,8 +111,15 @@ public static class ServeCommand
                 RateLimitInterval = parse.GetValue(rateInterval),
                 RateLimitToken = parse.GetValue(rateToken),
                 MaxWaitingRequests = parse.GetValue(maxWaiting),
+                ToolCalling = new ToolCallOptions
+                {
+                    EnableAutoToolChoice = parse.GetValue(autoToolChoice),
+                    Parser = parse.GetValue(toolCallParser),
+                    ExcludeToolsWhenToolChoiceNone = parse.GetValue(excludeTools),
+                },
                 DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(drain)),
             };
+            args.ToolCalling.Validate(); // before the model loads: a bad flag fails in a second, not after minutes
             TextWriter output = parse.InvocationConfiguration.Output;
             using AsyncLLM llm = ModelLoading.StartEngine(engine.Bind(parse), parse);
             await using ApiServer server = ApiServer.Create(llm, args);

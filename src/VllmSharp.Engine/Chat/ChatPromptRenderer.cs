@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using VllmSharp.Core.Errors;
 using VllmSharp.Engine.Tokenization;
 using VllmSharp.Engine.Tokenization.ChatTemplates;
@@ -85,9 +86,36 @@ public sealed class ChatPromptRenderer
                 }
                 dict["content"] = string.Join("\n", texts);
             }
+            // A null or missing content (an assistant turn that only calls tools) reaches the template as "", as vLLM passes it.
+            if (!dict.TryGetValue("content", out object? given) || given is JsonElement { ValueKind: JsonValueKind.Null }) dict["content"] = "";
+            if (message.TryGetProperty("tool_calls", out JsonElement calls) && calls.ValueKind == JsonValueKind.Array)
+                dict["tool_calls"] = WithParsedArguments(calls);
             list.Add(dict);
         }
         return list;
+    }
+
+    /// <summary>
+    /// An assistant turn's tool calls with each <c>function.arguments</c> JSON string parsed into an object, as vLLM
+    /// passes them: templates write them with <c>tojson</c> (Qwen2.5, Llama 3) and would otherwise print a quoted
+    /// string. Arguments that are not valid JSON stay the string the client sent.
+    /// </summary>
+    private static JsonElement WithParsedArguments(JsonElement calls)
+    {
+        JsonArray array = JsonNode.Parse(calls.GetRawText())!.AsArray();
+        foreach (JsonNode? call in array)
+        {
+            if (call?["function"] is not JsonObject function || function["arguments"] is not JsonValue value
+                || !value.TryGetValue(out string? arguments)) continue;
+            try
+            {
+                function["arguments"] = JsonNode.Parse(arguments);
+            }
+            catch (JsonException)
+            {
+            }
+        }
+        return JsonSerializer.SerializeToElement(array);
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ namespace VllmSharp.Server.Protocol;
 public static class RequestFields
 {
     /// <summary>OpenAI fields that change nothing here (billing, storage, tracing): accepted, ignored.</summary>
-    private static readonly HashSet<string> s_ignored = ["metadata", "store", "service_tier", "parallel_tool_calls", "user", "modalities"];
+    private static readonly HashSet<string> s_ignored = ["metadata", "store", "service_tier", "user", "modalities"];
 
     /// <summary>OpenAI / vLLM fields not implemented yet (a null value, meaning "unset", is still accepted).</summary>
     private static readonly HashSet<string> s_notImplemented =

@@ -12,6 +12,7 @@ public sealed record ChatCompletionRequest : SamplingRequest
     public int? MaxCompletionTokens { get; init; }
     public JsonElement? Tools { get; init; }
     public JsonElement? ToolChoice { get; init; }
+    public bool? ParallelToolCalls { get; init; }
     public JsonElement? Documents { get; init; }
     public bool? AddGenerationPrompt { get; init; }
     public bool? ContinueFinalMessage { get; init; }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using VllmSharp.Server.Endpoints.Chat.ToolCalls;
 using VllmSharp.Server.Protocol;
 
 namespace VllmSharp.Server.Endpoints.Chat;
@@ -10,7 +11,9 @@ public sealed record ChatCompletionResponse(string Id, string Object, long Creat
 
 public sealed record ChatChoice(int Index, ChatMessage Message, object? Logprobs, string? FinishReason, object? StopReason);
 
-public sealed record ChatMessage(string Role, string? Content);
+/// <summary>The assistant's reply; <c>tool_calls</c> is left out when the reply calls no tool.</summary>
+public sealed record ChatMessage(string Role, string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ToolCall>? ToolCalls = null);
 
 /// <summary>OpenAI's <c>chat.completion.chunk</c>: the first delta of a choice carries the role, the last its finish_reason.</summary>
 public sealed record ChatCompletionChunk(string Id, string Object, long Created, string Model, IReadOnlyList<ChatChunkChoice> Choices,
@@ -18,5 +21,6 @@ public sealed record ChatCompletionChunk(string Id, string Object, long Created,
 
 public sealed record ChatChunkChoice(int Index, ChatDelta Delta, object? Logprobs, string? FinishReason, object? StopReason);
 
-/// <summary>A chat delta; <c>role</c> is left out after the first chunk, as OpenAI sends it.</summary>
-public sealed record ChatDelta([property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role, string? Content);
+/// <summary>A chat delta; <c>role</c> is left out after the first chunk, as OpenAI sends it, and <c>tool_calls</c> when empty.</summary>
+public sealed record ChatDelta([property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role, string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<DeltaToolCall>? ToolCalls = null);

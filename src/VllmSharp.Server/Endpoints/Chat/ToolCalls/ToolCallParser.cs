@@ -92,7 +92,7 @@ public static class ToolCallParser
         return new(before.Length == 0 ? null : before, calls);
     }
 
-    private static ParsedToolCall? ReadCall(string json, string argsKey)
+    internal static ParsedToolCall? ReadCall(string json, string argsKey)
     {
         try
         {
