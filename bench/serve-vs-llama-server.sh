@@ -114,6 +114,21 @@ start_server() {
   return 1
 }
 
+# The value of the first series of our /metrics (Prometheus text) whose line starts with $1.
+metric() { awk -v s="$1" 'index($0, s) == 1 { print $NF }' "$2"; }
+
+# Our server's GC work during one run, from /metrics before and after it: collections per generation per 1,000
+# generated tokens, GC pause time, and the process's peak resident memory (VmHWM).
+gc_report() {
+  local before=$1 after=$2 pid=$3
+  delta() { awk -v a="$(metric "$1" "$before" | head -1)" -v b="$(metric "$1" "$after" | head -1)" 'BEGIN { print b - a }'; }
+  local hwm
+  hwm=$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null || echo "?")
+  echo "$(delta 'vllm:generation_tokens_total{model_name') $(delta 'dotnet_collection_count_total{generation="0"}')" \
+    "$(delta 'dotnet_collection_count_total{generation="1"}') $(delta 'dotnet_collection_count_total{generation="2"}')" \
+    "$(delta dotnet_gc_pause_seconds_total) $hwm"
+}
+
 # A number from the one-line result JSON that bench serve saves.
 field() { sed -n "s/.*\"$2\":\([-0-9.eE+]*\).*/\1/p" "$1"; }
 
@@ -131,10 +146,15 @@ for q in $quants; do
         echo "server did not start: $(grep -m1 -iE 'error|exception|not supported' "$work/$name.server.log" | cut -c1-120 | tr '|' '/')" >"$raw/$name.failed"
         continue
       fi
+      [ "$engine" = vllmsharp ] && curl -s "http://127.0.0.1:$port/metrics" >"$work/$name.metrics-before"
       cli bench serve --base-url "http://127.0.0.1:$port" --tokenizer "$gguf" --dataset-name random \
         --random-input-len $input_len --random-output-len $output_len --ignore-eos --num-prompts "$n" --max-concurrency "$c" \
         --seed 0 --percentile-metrics ttft,tpot,itl,e2el --disable-tqdm --label "$engine" \
         --save-result --result-dir "$raw" --result-filename "$name.json" | tee "$work/$name.bench.txt" >&2 || true
+      if [ "$engine" = vllmsharp ]; then
+        curl -s "http://127.0.0.1:$port/metrics" >"$work/$name.metrics-after"
+        gc_report "$work/$name.metrics-before" "$work/$name.metrics-after" "$server_pid" >"$raw/$name.gc"
+      fi
       stop_server
       [ -f "$raw/$name.json" ] || echo "bench failed (see $work/$name.bench.txt)" >"$raw/$name.failed"
     done
@@ -205,6 +225,22 @@ git diff --quiet 2>/dev/null || commit="$commit (with uncommitted changes)"
       else
         echo "| $q | $c | n/a | n/a | n/a |"
       fi
+    done
+  done
+  echo
+  echo "## Our garbage collector during each run (from /metrics before and after it)"
+  echo
+  echo "Collections per generation per 1,000 generated tokens (prefill included), total GC pause, and peak resident memory."
+  echo
+  echo "| quant | C | generated tokens | gen0 | gen1 | gen2 | gen0 / 1k tok | gen2 / 1k tok | GC pause (s) | peak RSS (MB) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for q in $quants; do
+    for c in $concurrencies; do
+      f="$raw/vllmsharp-$q-c$c.gc"
+      [ -s "$f" ] || continue
+      read -r tokens g0 g1 g2 pause hwm <"$f"
+      awk -v q="$q" -v c="$c" -v t="$tokens" -v g0="$g0" -v g1="$g1" -v g2="$g2" -v p="$pause" -v h="$hwm" 'BEGIN {
+        printf "| %s | %s | %d | %d | %d | %d | %.2f | %.2f | %s | %s |\n", q, c, t, g0, g1, g2, (t > 0 ? 1000 * g0 / t : 0), (t > 0 ? 1000 * g2 / t : 0), p, h }'
     done
   done
   echo

@@ -152,6 +152,23 @@ public sealed class CompletionsEndpointTests(ServerFixture server) : IClassFixtu
     }
 
     [Fact]
+    public async Task Metrics_ProcessAndGcSeries_TrackTheRuntime()
+    {
+        static double Value(string metrics, string series) => double.Parse(
+            metrics.Split('\n').Single(l => l.StartsWith(series + " ", StringComparison.Ordinal))[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        int gen2Before = GC.CollectionCount(2);
+        GC.Collect(); // the server runs in this process: a full collection must show in its series
+        string metrics = await server.Http.GetStringAsync("/metrics", Ct);
+        Assert.Contains("# TYPE dotnet_collection_count_total counter", metrics);
+        Assert.True(Value(metrics, "dotnet_collection_count_total{generation=\"2\"}") >= gen2Before + 1);
+        Assert.True(Value(metrics, "dotnet_collection_count_total{generation=\"0\"}") >= Value(metrics, "dotnet_collection_count_total{generation=\"2\"}"));
+        Assert.True(Value(metrics, "process_resident_memory_bytes") > 10e6);
+        Assert.True(Value(metrics, "process_cpu_seconds_total") > 0);
+        Assert.True(Value(metrics, "dotnet_gc_allocated_bytes_total") > 0);
+        Assert.InRange(Value(metrics, "dotnet_gc_pause_seconds_total"), 0, 3600);
+    }
+
+    [Fact]
     public async Task HealthAndModels_Answer()
     {
         Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/health", Ct)).StatusCode);

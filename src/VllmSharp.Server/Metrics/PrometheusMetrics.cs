@@ -114,7 +114,11 @@ public sealed class MetricChild
     private static string Join(string a, string b) => a.Length == 0 ? b : a + "," + b;
 
     private static void Line(StringBuilder text, string name, string labels, double value)
-        => text.Append(name).Append('{').Append(labels).Append("} ").Append(Format(value)).Append('\n');
+    {
+        text.Append(name);
+        if (labels.Length > 0) text.Append('{').Append(labels).Append('}');
+        text.Append(' ').Append(Format(value)).Append('\n');
+    }
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -47,6 +47,7 @@ public sealed class ServingMetrics : IDisposable
         _e2e = H("vllm:e2e_request_latency_seconds", "Histogram of end to end request latency in seconds.").WithLabels(modelName);
 
         Registry.AddBeforeCollectCallback(Refresh);
+        ProcessMetrics.Register(Registry);
         engine.RequestFinished += OnFinished;
         engine.TokensDelivered += OnTokens;
     }
