@@ -123,8 +123,6 @@ public sealed class VllmChatClient : IChatClient
         if (options is null) return p;
         if (options.Tools is { Count: > 0 })
             throw new NotSupportedException("Tool calling is not supported by VllmChatClient yet.");
-        if (options.ResponseFormat is ChatResponseFormatJson)
-            throw new NotSupportedException("JSON response formats are not supported by VllmChatClient yet.");
 
         p = p with
         {
@@ -132,6 +130,13 @@ public sealed class VllmChatClient : IChatClient
             TopP = options.TopP ?? p.TopP,
             TopK = options.TopK ?? p.TopK,
             MaxTokens = options.MaxOutputTokens,
+            // JSON formats constrain generation as the server's response_format does (any object, or the schema).
+            StructuredOutputs = options.ResponseFormat switch
+            {
+                ChatResponseFormatJson { Schema: { } schema } => StructuredOutputsParams.ForJson(schema.GetRawText()),
+                ChatResponseFormatJson => StructuredOutputsParams.ForJsonObject(),
+                _ => null,
+            },
             Stop = options.StopSequences is { Count: > 0 } stop ? [.. stop] : [],
             Seed = options.Seed,
             FrequencyPenalty = options.FrequencyPenalty ?? 0,

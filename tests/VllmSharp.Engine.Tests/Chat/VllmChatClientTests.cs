@@ -246,4 +246,46 @@ public sealed class VllmChatClientTests(TinyModelFixture model) : IClassFixture<
         var options = new ChatOptions { Tools = [AIFunctionFactory.Create(() => 1, "one")] };
         Assert.Throws<NotSupportedException>(() => VllmChatClient.ToSamplingParams(options));
     }
+
+    public enum Colour { Red, Green }
+
+    // The bound keeps the integer inside Int32: an unbounded JSON integer may have any number of digits.
+    public sealed record Pick(Colour Colour, [property: System.ComponentModel.DataAnnotations.Range(1, 9)] int Count);
+
+    [Fact]
+    public async Task GetResponseAsync_JsonSchemaFormatOfAType_ReplyDeserializes()
+    {
+        // As MEAI's structured-output helper does: the type's JSON schema (AIJsonUtilities) as ResponseFormat; the
+        // constraint, not this random-weight model, is what makes the reply deserialize.
+        var web = new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)
+        {
+            Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+        };
+        var format = ChatResponseFormat.ForJsonSchema(AIJsonUtilities.CreateJsonSchema(typeof(Pick), serializerOptions: web), "Pick");
+        using AsyncLLM engine = Create();
+        using var client = new VllmChatClient(engine);
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        for (int seed = 1; seed <= 3; seed++)
+        {
+            var options = new ChatOptions { Temperature = 1, Seed = seed, MaxOutputTokens = 64, ResponseFormat = format };
+            ChatResponse response = await client.GetResponseAsync([new(ChatRole.User, "Pick a colour and a count.")], options, ct);
+            Pick? pick = System.Text.Json.JsonSerializer.Deserialize<Pick>(response.Text, web);
+            Assert.True(pick is not null && Enum.IsDefined(pick.Colour), response.Text);
+            Assert.InRange(pick.Count, 1, 9);
+        }
+        await AssertIdleSoon(engine);
+    }
+
+    [Fact]
+    public async Task GetResponseAsync_JsonFormatWithoutSchema_ReplyIsAJsonObject()
+    {
+        using AsyncLLM engine = Create();
+        using var client = new VllmChatClient(engine);
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 200, ResponseFormat = ChatResponseFormat.Json };
+        ChatResponse response = await client.GetResponseAsync(s_messages, options, TestContext.Current.CancellationToken);
+        if (response.FinishReason == ChatFinishReason.Stop)
+            Assert.Equal(System.Text.Json.JsonValueKind.Object, System.Text.Json.JsonDocument.Parse(response.Text).RootElement.ValueKind);
+        else
+            Assert.StartsWith("{", response.Text); // cut by max tokens: still the start of an object
+    }
 }
