@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Serving benchmark: `vllmsharp serve` vs llama.cpp's `llama-server` on the same GGUF files, one after the other on the
 # same loopback port, measured by the same client (`vllmsharp bench serve`, vLLM's `vllm bench serve` method):
-# random dataset, input 256, output 128, --ignore-eos, at concurrency 1, 4, 16 and 64. Writes
+# random dataset, input 256, output 128, --ignore-eos, at concurrency 1, 4, 16 and 64, each after an unmeasured
+# warm-up wave (min(C, 16) requests, output 16). Writes
 # bench/results/serve-vs-llama-server.md (both engines' figures and the ours/llama ratios, with machine info).
 #
 # Usage: bench/serve-vs-llama-server.sh [LLAMA_SRC_DIR]
@@ -146,6 +147,11 @@ for q in $quants; do
         echo "server did not start: $(grep -m1 -iE 'error|exception|not supported' "$work/$name.server.log" | cut -c1-120 | tr '|' '/')" >"$raw/$name.failed"
         continue
       fi
+      # Warm-up, not measured, the same for both engines: a short wave at this concurrency (JIT tiers, buffers sized
+      # for the batch, the GC's budgets), so the measured run shows steady state.
+      cli bench serve --base-url "http://127.0.0.1:$port" --tokenizer "$gguf" --dataset-name random \
+        --random-input-len $input_len --random-output-len 16 --ignore-eos --num-prompts "$(( c < 16 ? c : 16 ))" --max-concurrency "$c" \
+        --seed 1 --disable-tqdm >/dev/null 2>&1 || true
       [ "$engine" = vllmsharp ] && curl -s "http://127.0.0.1:$port/metrics" >"$work/$name.metrics-before"
       cli bench serve --base-url "http://127.0.0.1:$port" --tokenizer "$gguf" --dataset-name random \
         --random-input-len $input_len --random-output-len $output_len --ignore-eos --num-prompts "$n" --max-concurrency "$c" \
@@ -187,6 +193,7 @@ git diff --quiet 2>/dev/null || commit="$commit (with uncommitted changes)"
   echo "llama.cpp: $llama_version; \`llama-server -np C -t 2 -tb 2 -c C×(${input_len}+${output_len}+64) ${LLAMA_SERVER_ARGS:-}\` (continuous batching)."
   echo "Ours: \`vllmsharp serve X.gguf\` with default flags."
   echo "Client: \`vllmsharp bench serve --dataset-name random --random-input-len $input_len --random-output-len $output_len --ignore-eos --max-concurrency C\`,"
+  echo "Each measured run follows an unmeasured warm-up wave on the same server (min(C, 16) requests, output 16 tokens)."
   echo "identical prompts for both engines (seed 0, token lengths from the GGUF's tokenizer); the f16 GGUF is written by"
   echo "\`vllmsharp create-model --format gguf\` and quantized by llama.cpp's \`llama-quantize\`."
   echo "Timings on a shared 2-core machine are noisy: compare the two engines only within this one run."
@@ -230,7 +237,8 @@ git diff --quiet 2>/dev/null || commit="$commit (with uncommitted changes)"
   echo
   echo "## Our garbage collector during each run (from /metrics before and after it)"
   echo
-  echo "Collections per generation per 1,000 generated tokens (prefill included), total GC pause, and peak resident memory."
+  echo "Collections per generation per 1,000 generated tokens in the measured run (after the warm-up wave; prefill"
+  echo "included), total GC pause, and the server's peak resident memory."
   echo
   echo "| quant | C | generated tokens | gen0 | gen1 | gen2 | gen0 / 1k tok | gen2 / 1k tok | GC pause (s) | peak RSS (MB) |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
