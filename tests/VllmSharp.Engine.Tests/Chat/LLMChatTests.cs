@@ -100,6 +100,19 @@ public sealed class LLMChatTests(TinyModelFixture model) : IClassFixture<TinyMod
     }
 
     [Fact]
+    public void Chat_WithTools_TheTemplateSeesThem_SameAsRenderingWithTools()
+    {
+        using JsonDocument tools = JsonDocument.Parse("""[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]""");
+        using LLM llm = Create();
+        RequestOutput output = llm.Chat(s_conversation, s_greedy, useProgressBar: false, tools: tools.RootElement)[0];
+        using JsonDocument messages = JsonDocument.Parse(ConversationJson);
+        string expected = new ChatPromptRenderer(llm.Tokenizer).Render(messages.RootElement, tools: tools.RootElement);
+        Assert.Equal(expected, output.Prompt);
+        Assert.Contains("get_weather", output.Prompt);
+        AssertNoLeakedBlocks(llm);
+    }
+
+    [Fact]
     public void Chat_EmptyConversation_ThrowsInvalidRequestAndRunsNothing()
     {
         using LLM llm = Create();
