@@ -1,6 +1,7 @@
 using VllmSharp.Core.Config;
 using VllmSharp.Core.KVCache;
 using VllmSharp.Core.Scheduling;
+using VllmSharp.Engine.StructuredOutput;
 using VllmSharp.Engine.Tokenization;
 using VllmSharp.Runtime;
 using VllmSharp.Runtime.Loading;
@@ -24,6 +25,7 @@ public static class EngineFactory
     {
         string modelPath = args.Model is null ? DefaultModel.EnsureCreated(log) : Path.GetFullPath(args.Model);
         ITokenizer tokenizer = LoadTokenizer(modelPath, args.LoadFormat);
+        _ = StructuredOutputManager.Prewarm(tokenizer); // vocabulary trie built in the background while the model loads
         ICausalLM model = ModelLoader.Load(modelPath, args.Dtype, args.LoadFormat, (ulong)args.Seed);
         try
         {

@@ -1,3 +1,4 @@
+using VllmSharp.Engine.StructuredOutput;
 using VllmSharp.Kernels;
 
 namespace VllmSharp.Engine.Sampling;
@@ -41,7 +42,7 @@ internal sealed class RowSampler
     public void Sample(Span<float> row, SamplingState state, out int token, out float logprob)
     {
         // As vLLM applies the grammar bitmask to the logits before its sampler: the logprobs see the masked row.
-        if (state.AllowedTokenMask is { } allowed) ApplyAllowedMask(row, allowed);
+        if (state.AllowedTokenMask is { } allowed) AllowedTokenMask.Apply(row, allowed);
         float rawMax = SamplingSimd.Max(row);
         double rawLogSum = Math.Log(SamplingSimd.SumExp(row, rawMax));
 
@@ -178,25 +179,6 @@ internal sealed class RowSampler
     }
 
     // Disallowed tokens get −∞; whole words of disallowed tokens are filled at once.
-    private static void ApplyAllowedMask(Span<float> row, ReadOnlySpan<ulong> allowed)
-    {
-        int words = Math.Min(allowed.Length, (row.Length + 63) / 64);
-        for (int w = 0; w < words; w++)
-        {
-            ulong bits = allowed[w];
-            if (bits == ulong.MaxValue) continue;
-            int baseId = w * 64, end = Math.Min(baseId + 64, row.Length);
-            if (bits == 0)
-            {
-                row[baseId..end].Fill(float.NegativeInfinity);
-                continue;
-            }
-            for (int id = baseId; id < end; id++)
-                if ((bits & (1UL << (id - baseId))) == 0) row[id] = float.NegativeInfinity;
-        }
-        if (words * 64 < row.Length) row[(words * 64)..].Fill(float.NegativeInfinity);
-    }
-
     private void ApplyMinTokens(Span<float> row, SamplingState state)
     {
         if (!state.MinTokensActive) return;

@@ -28,7 +28,20 @@ public sealed class StructuredOutputManager
         return s_managers.GetValue(tokenizer, t => new StructuredOutputManager(t));
     }
 
-    /// <summary>Time spent in the last compile that missed the cache (for benchmarks and logs).</summary>
+    /// <summary>
+    /// Starts building the vocabulary trie that every constraint of this tokenizer needs (0.1–0.9 s for the 152k
+    /// Qwen vocabulary, with machine load) on a background thread, so the first constrained request does not pay
+    /// for it: the engine calls this when it loads a tokenizer. Unconstrained requests never wait for it; a
+    /// constrained request that arrives before it finishes waits for the rest. A failed build faults nothing here:
+    /// the constrained requests get the error. The task completes when the build has ended either way.
+    /// </summary>
+    public static Task Prewarm(ITokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        return TokenTrie.Prewarm(tokenizer);
+    }
+
+    /// <summary>Time spent in the last compile that missed the cache, including any wait for the vocabulary trie (for benchmarks and logs).</summary>
     public TimeSpan LastCompileTime { get; private set; }
 
     /// <summary>The compiled constraint; throws <see cref="StructuredOutputException"/> when it cannot compile.</summary>
@@ -41,7 +54,7 @@ public sealed class StructuredOutputManager
 
         long start = Stopwatch.GetTimestamp();
         // Built outside the lock: compiling a schema may take milliseconds, and a duplicate compile is harmless.
-        var grammar = new StructuredOutputGrammar(ToNfa(p), TokenTrie.For(_tokenizer), _tokenizer.VocabSize, _tokenizer.EosTokenIds);
+        var grammar = new StructuredOutputGrammar(ToNfa(p), Trie(), _tokenizer.VocabSize, _tokenizer.EosTokenIds);
         LastCompileTime = Stopwatch.GetElapsedTime(start);
         lock (_lock)
         {
@@ -49,6 +62,21 @@ public sealed class StructuredOutputManager
             if (_grammars.Count >= MaxCachedGrammars) _grammars.Clear();
             _grammars[key] = grammar;
             return grammar;
+        }
+    }
+
+    private TokenTrie Trie()
+    {
+        try
+        {
+            return TokenTrie.For(_tokenizer);
+        }
+        catch (Exception e)
+        {
+            // Not the request's fault (so not a StructuredOutputException, a 400): the tokenizer's vocabulary could
+            // not be read. Every constrained request of this tokenizer fails with this; other requests are unaffected.
+            throw new InvalidOperationException(
+                $"Structured outputs are unavailable for this model: building the token trie of its tokenizer failed: {e.Message}", e);
         }
     }
 

@@ -10,7 +10,9 @@ namespace VllmSharp.Engine.StructuredOutput;
 /// </summary>
 internal sealed class TokenTrie
 {
-    private static readonly ConditionalWeakTable<ITokenizer, TokenTrie> s_cache = new();
+    // One slot per tokenizer instance: the Lazy makes the build happen once whether a background prewarm or the
+    // first constrained request gets there first (the other waits for it), and replays a failed build's exception.
+    private static readonly ConditionalWeakTable<ITokenizer, Slot> s_slots = new();
 
     private TokenTrie(byte[] nodeByte, int[] depth, int[] subtreeEnd, int[] tokenRanges, int[] tokenIds, int maxDepth)
     {
@@ -34,7 +36,54 @@ internal sealed class TokenTrie
     public int MaxDepth { get; }
     public int Count => NodeByte.Length;
 
-    public static TokenTrie For(ITokenizer tokenizer) => s_cache.GetValue(tokenizer, Build);
+    /// <summary>The tokenizer's trie, built now on this thread unless a build (e.g. <see cref="Prewarm"/>) is under way or done.</summary>
+    public static TokenTrie For(ITokenizer tokenizer) => SlotOf(tokenizer).Trie.Value;
+
+    /// <summary>
+    /// Starts building the tokenizer's trie on a background thread, once per tokenizer; the returned task completes
+    /// when it is built (it never faults: a failed build is reported by <see cref="For"/> on the constrained request).
+    /// </summary>
+    public static Task Prewarm(ITokenizer tokenizer)
+    {
+        Slot slot = SlotOf(tokenizer);
+        lock (slot)
+            return slot.Background ??= Task.Factory.StartNew(static state =>
+            {
+                try
+                {
+                    _ = ((Slot)state!).Trie.Value;
+                }
+                catch (Exception)
+                {
+                    // Kept by the Lazy and rethrown to the first request that needs the trie.
+                }
+            }, slot, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>How many times a build of this tokenizer's trie started (tests: prewarm and requests share one).</summary>
+    internal static int BuildCount(ITokenizer tokenizer) => Volatile.Read(ref SlotOf(tokenizer).Builds);
+
+    /// <summary>The background build <see cref="Prewarm"/> started for this tokenizer, if any (tests: the engine starts one).</summary>
+    internal static Task? PrewarmTask(ITokenizer tokenizer)
+    {
+        Slot slot = SlotOf(tokenizer);
+        lock (slot) return slot.Background;
+    }
+
+    private static Slot SlotOf(ITokenizer tokenizer) => s_slots.GetValue(tokenizer, static t => new Slot(t));
+
+    private sealed class Slot
+    {
+        public readonly Lazy<TokenTrie> Trie;
+        public Task? Background;
+        public int Builds;
+
+        public Slot(ITokenizer tokenizer) => Trie = new Lazy<TokenTrie>(() =>
+        {
+            Interlocked.Increment(ref Builds);
+            return Build(tokenizer);
+        }, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
 
     private static TokenTrie Build(ITokenizer tokenizer)
     {
