@@ -14,9 +14,9 @@ namespace VllmSharp.Engine.StructuredOutput;
 /// </summary>
 internal sealed class JsonSchemaCompiler
 {
-    public const int MaxRefDepth = 3;
+    public const int MaxRefDepth = 6;
     /// <summary>Nesting allowed inside "any JSON value" (json_object mode, schemas without a type).</summary>
-    public const int AnyValueDepth = 3;
+    public const int AnyValueDepth = 6;
 
     private static readonly HashSet<string> s_supported =
     [
