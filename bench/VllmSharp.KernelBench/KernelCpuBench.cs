@@ -24,8 +24,12 @@ internal static unsafe class KernelCpuBench
 
     public static void Run()
     {
+        // QCPU_TYPES=Q6_K,Q4_K limits the run to those types (profiling one kernel).
+        string? only = Environment.GetEnvironmentVariable("QCPU_TYPES");
         foreach (QuantType type in new[] { QuantType.Q8_0, QuantType.Q4_0, QuantType.Q5_0, QuantType.Q4_K, QuantType.Q6_K })
-            foreach ((int n, int k) in new[] { (1024, 896), (256, 4864) })
+        {
+            if (only is not null && !only.Split(',').Contains(type.ToString())) continue;
+            foreach ((int n, int k) in new[] { (1024, 896), (256, 4864), (512, 2048), (64, 4864) })
             {
                 if (k % QuantFormat.BlockElements(type) != 0) continue;
                 foreach (int m in new[] { 1, 4 })
@@ -36,6 +40,7 @@ internal static unsafe class KernelCpuBench
                         Console.WriteLine($"         {type,-4} {n}x{k} m={m}: 256-bit AVX-VNNI kernel {Measure(type, n, k, m, legacy: false, tier: 3),6:F1} GB/CPU-s");
                 }
             }
+        }
     }
 
     private static double Measure(QuantType type, int n, int k, int m, bool legacy, int tier = 0)
@@ -62,6 +67,7 @@ internal static unsafe class KernelCpuBench
             fixed (float* px = x) QuantMatMul.QuantizeActivations(px, m, k, qx, dx, sums, blockSums);
 
             QuantMatMul.LegacyVnni = legacy;
+            QuantMatMul.LegacyKQuant = legacy;
             int kernel = QuantMatMul.KernelFor(type, tier);
             double best = double.MaxValue;
             for (int rep = 0; rep < 7; rep++)
@@ -71,6 +77,7 @@ internal static unsafe class KernelCpuBench
                 best = Math.Min(best, (ThreadCpuSeconds() - t0) / 40);
             }
             QuantMatMul.LegacyVnni = false;
+            QuantMatMul.LegacyKQuant = false;
             return rowBytes * n * (double)m / best / 1e9; // weight bytes consumed per activation row
         }
         finally

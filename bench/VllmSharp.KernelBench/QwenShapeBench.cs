@@ -179,6 +179,31 @@ internal static unsafe class QwenShapeBench
             double gbs = decodeBytes / dMed / 1e9;
             Console.WriteLine($"{mix.Name,-12} decode  m=1  : {1 / dMed,6:F1} tok/s median ({1 / dBest:F1} best; previous kernels {1 / dOld:F1})  {decodeBytes / 1e6:F0} MB/token  {gbs,5:F1} GB/s = {gbs / bandwidthGBs:P0} of read bandwidth ({bandwidthGBs:F1} GB/s)");
 
+            if (mix.Head == DType.Q8_0 && mix.Attn == DType.Q8_0)
+            {
+                // Batched decode (16 sequences, lm_head on all 16) and prefill with the Q8_0 batch kernel on and off.
+                float[] logits16 = new float[16 * Vocab];
+                double Step(int m, bool q8Gemm)
+                {
+                    Q8Gemm.Enabled = q8Gemm;
+                    double t = Pass(m, false);
+                    long t0 = Stopwatch.GetTimestamp();
+                    if (m == 16) MatMul.Forward(x.AsSpan(0, 16 * Hidden), 16, head, logits16);
+                    Q8Gemm.Enabled = true;
+                    return t + Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                }
+                foreach ((int m, int reps) in new[] { (16, 9), (prefillM, 3) })
+                {
+                    Step(m, false); Step(m, true);
+                    var on = new double[reps];
+                    var off = new double[reps];
+                    for (int i = 0; i < reps; i++) { off[i] = Step(m, false); on[i] = Step(m, true); }
+                    Array.Sort(on);
+                    Array.Sort(off);
+                    Console.WriteLine($"{mix.Name,-12} m={m,-3} {(m == 16 ? "decode step (lm_head on 16 rows)" : "prefill (no lm_head)")}: {on[reps / 2] * 1e3,7:F1} ms median with Q8Gemm, {off[reps / 2] * 1e3,7:F1} ms without (x{off[reps / 2] / on[reps / 2]:F2})");
+                }
+            }
+
             (double pMed, double pOld, double pBest) = Interleaved(prefillM, 3);
             double gflops = 2.0 * (layerParams * prefillM + (long)Vocab * Hidden) / pMed / 1e9;
             Console.WriteLine($"{mix.Name,-12} prefill m={prefillM}: {prefillM / pMed,6:F1} tok/s median ({prefillM / pBest:F1} best; previous kernels {prefillM / pOld:F1})  {gflops,6:F1} GFLOP/s = {gflops / fmaPeakGflops:P0} of f32 FMA peak ({fmaPeakGflops:F0} GFLOP/s)");
@@ -193,7 +218,7 @@ internal static unsafe class QwenShapeBench
     /// A weight with realistic contents: a few distinct quantized random rows tiled over the matrix (quantizing
     /// 500 M values would take longer than the benchmark; contents do not change the kernels' speed).
     /// </summary>
-    private static WeightMatrix Fill(DType type, int rows, int cols, int seed)
+    internal static WeightMatrix Fill(DType type, int rows, int cols, int seed)
     {
         long rowBytes = type.RowBytes(cols);
         byte* data = (byte*)NativeMemory.AlignedAlloc((nuint)(rowBytes * rows), 64);

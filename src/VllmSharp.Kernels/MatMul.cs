@@ -100,7 +100,8 @@ public static unsafe partial class MatMul
         int threads = UseParallelFor ? Environment.ProcessorCount : WorkerPool.Shared.ThreadCount;
         bool gemm = ForcedPath != 0 ? ForcedPath == 2 : m > GemvMaxRows;
         int chunk;
-        if (gemm)
+        // Calls whose weights are all Q8_0 run Q8Gemm on the GEMM path too: its row-range tasks balance like GEMV ones.
+        if (gemm && !qx.AllQ8Gemm)
         {
             // Enough column panels for balance, but each as wide as GemmNc allows to amortise packing.
             int nr = TOps.StripVectors * TOps.Count;
@@ -157,7 +158,7 @@ public static unsafe partial class MatMul
                         case DType.F16: Range<LoadF16>((byte*)w.Data, w.Rows, start, end, y); break;
                         case DType.BF16: Range<LoadBf16>((byte*)w.Data, w.Rows, start, end, y); break;
                         default:
-                            if (Gemm) GemmRange<TOps, TV, LoadF32>(X, M, K, (byte*)w.Data, start, end, y, w.Rows, w.Type);
+                            if (Gemm && !QuantOnGemmPath(w, Qx)) GemmRange<TOps, TV, LoadF32>(X, M, K, (byte*)w.Data, start, end, y, w.Rows, w.Type);
                             else QuantRange(w, start, end, y, M, Qx);
                             break;
                     }

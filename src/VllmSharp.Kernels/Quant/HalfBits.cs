@@ -6,16 +6,20 @@ namespace VllmSharp.Kernels.Quant;
 internal static unsafe class HalfBits
 {
     /// <summary>
-    /// Hot-path f16 → f32 (one per block): shifting the exponent+mantissa into f32 position and multiplying by
-    /// 2^112 re-biases the exponent and handles zero and subnormals exactly in three instructions, where the BCL
-    /// conversion branches. Only Inf/NaN scales (never valid in a block) come out finite instead.
+    /// Hot-path f16 → f32 (one per block) without a denormal float operand: normals get the exponent re-biased in
+    /// the integer domain; subnormals and zero are (2^-14 + m·2^-24) − 2^-14, exact by Sterbenz. K-quant super-block
+    /// scales are often f16 subnormals (a Q6_K d is ~max|w|/(31·127)), and multiplying a denormal float by 2^112
+    /// instead cost a microcode assist per block here (Q6_K held at 15 GB/CPU-s). Inf/NaN (never a valid scale)
+    /// come out finite.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Read(byte* p)
     {
         uint h = Unsafe.ReadUnaligned<ushort>(p);
-        float magnitude = BitConverter.UInt32BitsToSingle((h & 0x7FFF) << 13) * 5.192296858534828e33f; // 2^112
-        return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(magnitude) | (h & 0x8000) << 16);
+        uint em = (h & 0x7FFF) << 13, sign = (h & 0x8000) << 16;
+        float normal = BitConverter.UInt32BitsToSingle(em + (112u << 23));
+        float subnormal = BitConverter.UInt32BitsToSingle(em + (113u << 23)) - 6.103515625e-05f;
+        return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits((h & 0x7C00) != 0 ? normal : subnormal) | sign);
     }
 
     public static float Read(ReadOnlySpan<byte> p, int offset)

@@ -9,7 +9,8 @@ namespace VllmSharp.Kernels.Quant;
 /// multiply-add against 64 contiguous activation codes, and the sub-block scales are applied with one permute + FMA.
 /// .NET 10 exposes no 512-bit VPDPBUSD (only AVX10.2's signed variants), so this uses VPMADDUBSW + VPMADDWD; the int16
 /// pair sums stay ≤ 2·63·127 = 16002 and cannot saturate. (A 512-bit Q4_0 kernel measured slower than the 256-bit
-/// one here: its per-block scalar scale work dominates, so Q4_0 and Q8_0 stay on 256 bits.)
+/// one here: its per-block scalar scale work dominates, so Q4_0 and Q8_0 stay on 256 bits.) These are the fallback
+/// when no Q8_K activations were prepared (<see cref="QuantDotK"/> is the decode path).
 /// </summary>
 internal static unsafe class QuantDot512
 {

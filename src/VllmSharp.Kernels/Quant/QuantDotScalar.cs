@@ -115,4 +115,54 @@ internal static unsafe class QuantDotScalar
         }
         return acc;
     }
+
+    /// <summary>
+    /// Twin of <see cref="QuantDotK.Q4_K{TM}"/> for one activation row in <see cref="Q8KActivations"/> form (natural
+    /// code order a, scale per 256 da, int16 sums per 16 at sums + 16·stride·b): exact integer sums per super-block,
+    /// then d·d_a·Σ sc·dot − dmin·d_a·Σ m·sum in f32.
+    /// </summary>
+    public static float Q4_K8K(byte* w, sbyte* a, float* da, short* sums, int sumsStride, int cols)
+    {
+        float acc = 0;
+        for (int b = 0; b < cols / 256; b++, w += 144)
+        {
+            var scales = new ReadOnlySpan<byte>(w + 4, 12);
+            int dot = 0, offset = 0;
+            for (int j = 0; j < 8; j++)
+            {
+                (int sc, int mn) = KQuantizer.ScaleMin(scales, j);
+                int s = 0;
+                for (int l = 0; l < 32; l++)
+                {
+                    byte packed = w[16 + 32 * (j / 2) + l];
+                    s += (j % 2 == 0 ? packed & 0xF : packed >> 4) * a[256 * b + 32 * j + l];
+                }
+                dot += sc * s;
+                offset += mn * (sums[16 * sumsStride * b + 2 * j] + sums[16 * sumsStride * b + 2 * j + 1]);
+            }
+            acc += HalfBits.Read(w) * da[b] * dot - HalfBits.Read(w + 2) * da[b] * offset;
+        }
+        return acc;
+    }
+
+    /// <summary>Twin of <see cref="QuantDotK.Q6_K{TM}"/> (arguments as <see cref="Q4_K8K"/>): d·d_a·Σ_j sc_j·(Σ q·a − 32·Σ a).</summary>
+    public static float Q6_K8K(byte* w, sbyte* a, float* da, short* sums, int sumsStride, int cols)
+    {
+        float acc = 0;
+        for (int b = 0; b < cols / 256; b++, w += 210)
+        {
+            int total = 0;
+            for (int e = 0; e < 256; e++)
+            {
+                int n = e / 128, l = e % 32, quarter = e % 128 / 32;
+                byte ql = w[64 * n + l + (quarter % 2 == 1 ? 32 : 0)];
+                int low = quarter < 2 ? ql & 0xF : ql >> 4;
+                int high = w[128 + 32 * n + l] >> (2 * quarter) & 3;
+                total += ((sbyte*)(w + 192))[e / 16] * (low | high << 4) * a[256 * b + e];
+            }
+            for (int j = 0; j < 16; j++) total -= 32 * ((sbyte*)(w + 192))[j] * sums[16 * sumsStride * b + j];
+            acc += HalfBits.Read(w + 208) * da[b] * total;
+        }
+        return acc;
+    }
 }

@@ -208,10 +208,10 @@ internal static unsafe class QuantDotVnni
             if (TM.Value > 2) acc2 = Row<TB>(c0, c1, c2, c3, c4, c5, c6, c7, qx + 2 * cols + 32 * b, dx + 2 * blocks32 + b, blockSums + 2 * blocks32 + b, mask, scales, acc2);
             if (TM.Value > 3) acc3 = Row<TB>(c0, c1, c2, c3, c4, c5, c6, c7, qx + 3 * cols + 32 * b, dx + 3 * blocks32 + b, blockSums + 3 * blocks32 + b, mask, scales, acc3);
         }
-        result[0] = Vector256.Sum(acc0);
-        if (TM.Value > 1) result[1] = Vector256.Sum(acc1);
-        if (TM.Value > 2) result[2] = Vector256.Sum(acc2);
-        if (TM.Value > 3) result[3] = Vector256.Sum(acc3);
+        result[0] = SumLanes(acc0);
+        if (TM.Value > 1) result[1] = SumLanes(acc1);
+        if (TM.Value > 2) result[2] = SumLanes(acc2);
+        if (TM.Value > 3) result[3] = SumLanes(acc3);
     }
 
     /// <summary>One activation row's part of a group: codes of blocks past the row are zero, so their dots are too.</summary>
@@ -261,7 +261,20 @@ internal static unsafe class QuantDotVnni
             Vector256<float> scales = HalfToSingle(Avx2.GatherMaskVector256(zero, (int*)w, offsets, mask, 1)) * Avx2.MaskLoad(dx + b, mask.AsSingle());
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), scales, acc);
         }
-        return Vector256.Sum(acc);
+        return SumLanes(acc);
+    }
+
+    /// <summary>
+    /// The 8 lanes (block classes b mod 8) summed as ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)), spelled out
+    /// rather than Vector256.Sum (whose order is the JIT's choice) because <see cref="Q8Gemm"/> adds its per-class
+    /// partials vertically in this same order: a row's result must not depend on which kernel computed it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float SumLanes(Vector256<float> v)
+    {
+        Vector128<float> t = v.GetLower() + v.GetUpper();
+        Vector128<float> u = t + Vector128.Shuffle(t, Vector128.Create(2, 3, 0, 1));
+        return u.ToScalar() + u.GetElement(1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -283,7 +296,7 @@ internal static unsafe class QuantDotVnni
     /// vector form, so results match the scalar conversion bit for bit.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> HalfToSingle(Vector256<int> gathered)
+    internal static Vector256<float> HalfToSingle(Vector256<int> gathered)
     {
         Vector256<uint> h = gathered.AsUInt32();
         Vector256<float> magnitude = ((h & Vector256.Create(0x7FFFu)) << 13).AsSingle() * Vector256.Create(5.192296858534828e33f);

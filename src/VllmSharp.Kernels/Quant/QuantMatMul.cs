@@ -16,7 +16,7 @@ namespace VllmSharp.Kernels.Quant;
 public static unsafe class QuantMatMul
 {
     /// <summary>
-    /// Forces a kernel tier on the calling thread (tests): 4 = AVX-512BW (K-quants; Q8_0/Q4_0 use tier 3),
+    /// Forces a kernel tier on the calling thread (tests): 4 = AVX-512BW (K-quants; Q8_0/Q4_0/Q5_0 use tier 3),
     /// 3 = AVX-VNNI, 2 = AVX2 maddubs, 1 = scalar, 0 = best.
     /// </summary>
     [ThreadStatic] internal static int ForcedTier;
@@ -35,8 +35,15 @@ public static unsafe class QuantMatMul
     /// Bytes of the activation code buffer for m rows: the plain codes, then the same codes in the Q4_0 pair layout
     /// (<see cref="QuantDotVnni.BuildQ4Pairs"/>), then slack, because the multi-row VNNI kernels may load (and
     /// multiply by zero codes) up to 7 blocks past a row.
+    /// Then, where cols is a multiple of 256, the <see cref="Q8KActivations"/> region the K-quant kernels read (written
+    /// by <see cref="QuantizeActivations"/> where <see cref="QuantDotK"/> runs). Appended, so callers that size the
+    /// buffer with this and pass it to <see cref="QuantizeActivations"/> and <see cref="RowRange"/> need nothing else;
+    /// RowRange falls back to the per-32 kernels when the region was not written for these activations.
     /// </summary>
-    internal static int ActivationBytes(int m, int cols) => 2 * m * cols + 256;
+    internal static int ActivationBytes(int m, int cols) => checked((int)(Q8KActivations.Offset(m, cols) + Q8KActivations.Bytes(m, cols)));
+
+    /// <summary>Benchmark switch: Q4_K/Q6_K on AVX-512BW use the per-32-scale kernels (<see cref="QuantDot512"/>) instead of <see cref="QuantDotK"/>.</summary>
+    internal static bool LegacyKQuant;
 
     /// <param name="x">m × cols activations, row-major.</param>
     /// <param name="weights">rows × <see cref="QuantFormat.RowBytes"/> bytes of blocks; must stay valid during the call.</param>
@@ -123,7 +130,7 @@ public static unsafe class QuantMatMul
     internal static int KernelFor(QuantType type, int tier)
     {
         if (tier == 0) tier = 4;
-        if (tier >= 4 && !(type is QuantType.Q4_K or QuantType.Q6_K && Avx512BW.IsSupported && Vector512.IsHardwareAccelerated)) tier = 3;
+        if (tier >= 4 && !(type is QuantType.Q4_K or QuantType.Q6_K && QuantDotK.IsSupported)) tier = 3;
         if (tier >= 3 && !AvxVnni.IsSupported) tier = 2;
         if (tier >= 2 && !(Avx2.IsSupported && Vector256.IsHardwareAccelerated)) tier = 1;
         return (int)type * 8 + tier;
@@ -131,11 +138,25 @@ public static unsafe class QuantMatMul
 
     /// <summary>Quantizes m rows of cols activations (cols a multiple of 32) into the buffers the kernels read; qx holds <see cref="ActivationBytes"/>.</summary>
     internal static void QuantizeActivations(float* x, int m, int cols, sbyte* qx, float* dx, float* sums, int* blockSums)
+        => QuantizeActivations(x, m, cols, qx, dx, sums, blockSums, pairLayout: true, q8K: true);
+
+    /// <summary>
+    /// As above, skipping the parts no weight of the call reads: the Q4_0/Q5_0 pair layout (pairLayout) and the Q8_K
+    /// form for Q4_K/Q6_K (q8K; without it those kernels fall back to the per-32 ones).
+    /// </summary>
+    internal static void QuantizeActivations(float* x, int m, int cols, sbyte* qx, float* dx, float* sums, int* blockSums, bool pairLayout, bool q8K)
     {
         int blocks32 = cols / 32;
         for (int i = 0; i < m; i++)
             ActivationQuantizer.Quantize(x + (long)i * cols, cols, qx + (long)i * cols, dx + i * blocks32, sums + i * blocks32 * 2, blockSums + i * blocks32);
-        QuantDotVnni.BuildQ4Pairs(qx, m, cols, qx + (long)m * cols);
+        if (pairLayout) QuantDotVnni.BuildQ4Pairs(qx, m, cols, qx + (long)m * cols);
+        // Only the AVX-512BW K-quant kernels read the Q8_K form; K-quant rows are whole 256-value super-blocks.
+        if (q8K && cols % 256 == 0 && QuantDotK.IsSupported)
+        {
+            sbyte* region = Q8KActivations.Region(qx, m, cols);
+            Q8KActivations.Quantize(x, m, cols, region);
+            Q8KActivations.Stamp(region, qx, dx, m, cols);
+        }
     }
 
     /// <summary>
@@ -146,6 +167,16 @@ public static unsafe class QuantMatMul
     {
         int blocks32 = cols / 32;
         float* four = stackalloc float[4];
+        if (!LegacyKQuant && (kernel == (int)QuantType.Q4_K * 8 + 4 || kernel == (int)QuantType.Q6_K * 8 + 4))
+        {
+            sbyte* region = Q8KActivations.Region(qx, m, cols);
+            if (Q8KActivations.IsCurrent(region, qx, dx, m, cols))
+            {
+                for (int r = r0; r < r1; r++)
+                    KQuantRows(kernel == (int)QuantType.Q6_K * 8 + 4, weights + r * rowBytes, region, m, cols, y + r, ldy, four);
+                return;
+            }
+        }
         for (int r = r0; r < r1; r++)
         {
             byte* w = weights + r * rowBytes;
@@ -186,6 +217,26 @@ public static unsafe class QuantMatMul
             for (; i < m; i++)
                 y[(long)i * ldy + r] = Dot(kernel, w, qx + (long)i * cols, dx + i * blocks32, sums + i * blocks32 * 2, blockSums + i * blocks32, blocks32);
         }
+    }
+
+    /// <summary>One K-quant weight row against all m Q8_K activation rows, four at a time then the 1–3 left.</summary>
+    private static void KQuantRows(bool q6, byte* w, sbyte* region, int m, int cols, float* y, int ldy, float* four)
+    {
+        int i = 0;
+        for (; i + 4 <= m; i += 4)
+        {
+            if (q6) QuantDotK.Q6_K<MatMul.Rows4>(w, region, m, i, cols, four);
+            else QuantDotK.Q4_K<MatMul.Rows4>(w, region, m, i, cols, four);
+            for (int k = 0; k < 4; k++) y[(long)(i + k) * ldy] = four[k];
+        }
+        switch (m - i)
+        {
+            case 0: return;
+            case 1: if (q6) QuantDotK.Q6_K<MatMul.Rows1>(w, region, m, i, cols, four); else QuantDotK.Q4_K<MatMul.Rows1>(w, region, m, i, cols, four); break;
+            case 2: if (q6) QuantDotK.Q6_K<MatMul.Rows2>(w, region, m, i, cols, four); else QuantDotK.Q4_K<MatMul.Rows2>(w, region, m, i, cols, four); break;
+            default: if (q6) QuantDotK.Q6_K<MatMul.Rows3>(w, region, m, i, cols, four); else QuantDotK.Q4_K<MatMul.Rows3>(w, region, m, i, cols, four); break;
+        }
+        for (int k = 0; i + k < m; k++) y[(long)(i + k) * ldy] = four[k];
     }
 
     private static float Dot(int kernel, byte* w, sbyte* qx, float* dx, float* sums, int* blockSums, int blocks32) => kernel switch

@@ -174,7 +174,7 @@ public sealed class MatMulQuantizedTests
                         double wc = w.Dequantized[r * cols + c], xc = x[i * cols + c];
                         expected += wc * xc;
                         absSum += Math.Abs(wc * xc);
-                        if (quantized) bound += Math.Abs(wc) * StepOf(x, i * cols + c) / 2;
+                        if (quantized) bound += Math.Abs(wc) * StepOf(x, i * cols + c, ActivationBlock(w.Matrix.Type)) / 2;
                     }
                     float got = y[offset + (long)i * rows + r];
                     Assert.True(Math.Abs(got - expected) <= bound + 1e-5 * absSum,
@@ -184,13 +184,19 @@ public sealed class MatMulQuantizedTests
         }
     }
 
-    private static float StepOf(float[] x, int index)
+    /// <summary>
+    /// The activation rounding step at x[index]: one scale per 32 values, or per 256 for the K-quants, whose decode
+    /// kernels read llama.cpp-style Q8_K activations (the bound then uses the larger per-256 amax, valid for both).
+    /// </summary>
+    private static float StepOf(float[] x, int index, int block)
     {
-        int start = index / 32 * 32;
+        int start = index / block * block;
         float amax = 0;
-        for (int i = start; i < start + 32; i++) amax = MathF.Max(amax, MathF.Abs(x[i]));
+        for (int i = start; i < start + block; i++) amax = MathF.Max(amax, MathF.Abs(x[i]));
         return amax / 127f;
     }
+
+    private static int ActivationBlock(DType type) => type is DType.Q4_K or DType.Q6_K ? 256 : 32;
 
     private static float[] Run(float[] x, int m, WeightMatrix[] weights, int tier)
     {

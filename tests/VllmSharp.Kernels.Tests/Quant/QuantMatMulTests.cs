@@ -23,7 +23,8 @@ public sealed unsafe class QuantMatMulTests
         : [(37, 256), (17, 512), (130, 768), (1, 256)];
 
     /// <summary>
-    /// Against the reference fed the same 8-bit-rounded activations, only f32 accumulation and per-block scale
+    /// Against the reference fed the same 8-bit-rounded activations (per 32 values, or per 256 for the AVX-512BW
+    /// K-quant kernels, which read Q8_K activations), only f32 accumulation and per-block scale
     /// products differ: |Δ| ≤ 1e-5·Σ|x̂·w| (same budget as the f32 MatMul tests), plus one activation step·|w| for
     /// the rare element whose x/step lies within float rounding of a .5 midpoint and rounds the other way in f32.
     /// A wrong code, nibble, scale or block is orders of magnitude larger.
@@ -43,7 +44,9 @@ public sealed unsafe class QuantMatMulTests
             {
                 float[] x = QuantTestData.Activations(rng, m * cols);
                 float[] xr = new float[x.Length];
-                ReferenceQuant.RoundActivations8(x, xr);
+                int group = ActivationGroup(type, tier);
+                if (group == 256) RoundActivations8K(x, xr);
+                else ReferenceQuant.RoundActivations8(x, xr);
                 float[] y = Run(x, m, w, type, rows, cols, tier);
                 double[] expected = new double[m * rows];
                 ReferenceQuant.Forward(xr, m, w, type, rows, cols, expected);
@@ -55,7 +58,7 @@ public sealed unsafe class QuantMatMulTests
                         {
                             float wc = deq[r * cols + c];
                             absSum += Math.Abs((double)xr[i * cols + c] * wc);
-                            flip = Math.Max(flip, Math.Abs(wc) * StepOf(x, i * cols + c));
+                            flip = Math.Max(flip, Math.Abs(wc) * StepOf(x, i * cols + c, group));
                         }
                         double err = Math.Abs(y[i * rows + r] - expected[i * rows + r]);
                         Assert.True(err <= 1e-5 * absSum + flip,
@@ -67,7 +70,7 @@ public sealed unsafe class QuantMatMulTests
 
     /// <summary>
     /// Against the exact f32 activations: rounding each activation to 8 bits moves it by at most step/2
-    /// (step = amax₃₂/127 of its block), so |Δ| ≤ Σ_c |w_c|·step_c/2 + 1e-5·Σ|x·w| — for O(1) activations
+    /// (step = amax₃₂/127 of its block; amax₂₅₆/127 for the Q8_K activations of the AVX-512BW K-quant kernels), so |Δ| ≤ Σ_c |w_c|·step_c/2 + 1e-5·Σ|x·w| — for O(1) activations
     /// that is ≲ 0.4 % of Σ|x·w|.
     /// </summary>
     [Theory]
@@ -94,7 +97,7 @@ public sealed unsafe class QuantMatMulTests
                 for (int c = 0; c < cols; c++)
                 {
                     double wc = deq[r * cols + c];
-                    bound += Math.Abs(wc) * StepOf(x, i * cols + c) / 2;
+                    bound += Math.Abs(wc) * StepOf(x, i * cols + c, ActivationGroup(type, 0)) / 2;
                     absSum += Math.Abs(wc * x[i * cols + c]);
                 }
                 Assert.True(Math.Abs(y[i * rows + r] - expected[i * rows + r]) <= bound + 1e-5 * absSum, $"{type} y[{i},{r}]");
@@ -122,12 +125,30 @@ public sealed unsafe class QuantMatMulTests
         Assert.All(y, v => Assert.Equal(0f, v));
     }
 
-    private static float StepOf(float[] x, int index)
+    /// <summary>The activation step of the value at index: amax/127 of its group of 32 (or 256, Q8_K) values.</summary>
+    private static float StepOf(float[] x, int index, int group)
     {
-        int start = index / 32 * 32;
+        int start = index / group * group;
         float amax = 0;
-        for (int i = start; i < start + 32; i++) amax = MathF.Max(amax, MathF.Abs(x[i]));
+        for (int i = start; i < start + group; i++) amax = MathF.Max(amax, MathF.Abs(x[i]));
         return amax / 127f;
+    }
+
+    /// <summary>Values per activation scale the kernel for (type, tier) uses: 256 for the AVX-512BW K-quant kernels (Q8_K), else 32.</summary>
+    private static int ActivationGroup(QuantType type, int tier)
+        => type is QuantType.Q4_K or QuantType.Q6_K && (tier == 0 || tier == 4) && QuantDotK.IsSupported ? 256 : 32;
+
+    /// <summary><see cref="ReferenceQuant.RoundActivations8"/> per 256 values (Q8_K): step amax₂₅₆/127, round half away from zero.</summary>
+    private static void RoundActivations8K(ReadOnlySpan<float> x, Span<float> dst)
+    {
+        for (int b = 0; b < x.Length / 256; b++)
+        {
+            double amax = 0;
+            for (int i = 0; i < 256; i++) amax = Math.Max(amax, Math.Abs(x[256 * b + i]));
+            double step = amax / 127;
+            for (int i = 0; i < 256; i++)
+                dst[256 * b + i] = step == 0 ? 0 : (float)(Math.Round(x[256 * b + i] / step, MidpointRounding.AwayFromZero) * step);
+        }
     }
 
     private static float[] Run(float[] x, int m, byte[] w, QuantType type, int rows, int cols, int tier)
