@@ -174,4 +174,20 @@ public class ToolCallExtractorTests
         var (_, calls) = Run(new NamedToolCallExtractor("get_weather"), Chars(text));
         Assert.Equal(text, Assert.Single(calls).Arguments);
     }
+
+    [Fact]
+    public void Hermes_TextAfterACall_SameContentWhetherTheBlankArrivesAloneOrNot()
+    {
+        const string text = "<tool_call>\n{\"name\": \"f\", \"arguments\": {}}\n</tool_call>\nDone";
+        var (whole, _) = Run(new AutoToolCallExtractor("hermes"), [text]);
+        var (split, _) = Run(new AutoToolCallExtractor("hermes"), [text[..^4], "Done"]);
+        var (chars, _) = Run(new AutoToolCallExtractor("hermes"), Chars(text));
+        Assert.Equal("\nDone", whole);
+        Assert.Equal(whole, split);
+        Assert.Equal(whole, chars);
+        // Blank text between two calls is layout and never content.
+        var (between, calls) = Run(new AutoToolCallExtractor("hermes"), Chars(HermesText));
+        Assert.Equal("Let me check.\n", between);
+        Assert.Equal(2, calls.Count);
+    }
 }

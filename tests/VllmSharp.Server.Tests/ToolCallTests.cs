@@ -85,4 +85,39 @@ public class ToolCallTests
         Assert.Contains("tools", ToolChoiceSchema.Validate(JsonDocument.Parse(json).RootElement));
         Assert.Null(ToolChoiceSchema.Validate(Tools()));
     }
+
+    [Fact]
+    public void Llama3_ArgumentsKeyAndSemicolonInsideAString_BothCallsKeepTheirArguments()
+    {
+        var r = ToolCallParser.Parse("llama3_json",
+            "{\"name\": \"sql\", \"arguments\": {\"q\": \"SELECT 1; SELECT 2\"}}; {\"name\": \"f\", \"parameters\": {\"n\": 1}}");
+        Assert.Equal(["sql", "f"], r.ToolCalls.Select(c => c.Name));
+        Assert.Equal("SELECT 1; SELECT 2", JsonDocument.Parse(r.ToolCalls[0].Arguments).RootElement.GetProperty("q").GetString());
+        Assert.Equal(1, JsonDocument.Parse(r.ToolCalls[1].Arguments).RootElement.GetProperty("n").GetInt32());
+    }
+
+    [Fact]
+    public void ForRequired_ToolsWithDefs_DefsMovedToTheRoot_ConflictingDefinitionsRefused()
+    {
+        JsonElement tools = JsonDocument.Parse("""
+            [{"type":"function","function":{"name":"a","parameters":{"type":"object","properties":{"p":{"$ref":"#/$defs/Point"}},"$defs":{"Point":{"type":"object","properties":{"x":{"type":"integer"}}}}}}},
+             {"type":"function","function":{"name":"b","parameters":{"type":"object","properties":{"q":{"$ref":"#/$defs/Point"}},"$defs":{"Point":{"type":"object","properties":{"x":{"type":"integer"}}}}}}}]
+            """).RootElement;
+        JsonElement schema = JsonDocument.Parse(ToolChoiceSchema.ForRequired(tools)).RootElement;
+        Assert.True(schema.GetProperty("$defs").TryGetProperty("Point", out _));
+        foreach (JsonElement branch in schema.GetProperty("items").GetProperty("anyOf").EnumerateArray())
+            Assert.False(branch.GetProperty("properties").GetProperty("parameters").TryGetProperty("$defs", out _));
+
+        JsonElement clash = JsonDocument.Parse(tools.GetRawText().Replace("\"x\":{\"type\":\"integer\"}}}}}}}]", "\"x\":{\"type\":\"string\"}}}}}}}]")).RootElement;
+        var error = Assert.Throws<VllmSharp.Core.Errors.InvalidRequestException>(() => ToolChoiceSchema.ForRequired(clash));
+        Assert.Equal("Tool definition 'Point' has multiple schemas, which is not supported.", error.Message);
+    }
+
+    [Fact]
+    public void ForNamed_EmptyParameters_AreAnEmptyObjectNotAnyValue()
+    {
+        JsonElement tools = JsonDocument.Parse("""[{"type":"function","function":{"name":"f","parameters":{}}}]""").RootElement;
+        JsonElement schema = JsonDocument.Parse(ToolChoiceSchema.ForNamed(tools, "f")!).RootElement;
+        Assert.Equal("object", schema.GetProperty("type").GetString());
+    }
 }

@@ -163,6 +163,41 @@ public sealed class ToolCallingEndpointTests(ServerFixture server) : IClassFixtu
         Assert.Equal((int)tokenized["count"]!, (int)chat["usage"]!["prompt_tokens"]!);
     }
 
+    [Fact]
+    public async Task N2_Streamed_EachChoiceHasItsOwnCallIdsAndOneFinishReason()
+    {
+        string request = Body(",\"n\":2,\"stream\":true,\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}");
+        using var response = await server.Http.PostAsync("/v1/chat/completions", new StringContent(request, Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var arguments = new Dictionary<int, StringBuilder>();
+        var ids = new Dictionary<int, List<string>>();
+        var finishes = new Dictionary<int, List<string>>();
+        foreach (string line in (await response.Content.ReadAsStringAsync(Ct)).Split('\n'))
+        {
+            if (!line.StartsWith("data: {", StringComparison.Ordinal)) continue;
+            foreach (JsonNode? choice in JsonNode.Parse(line[6..])!["choices"]!.AsArray())
+            {
+                int index = (int)choice!["index"]!;
+                if ((string?)choice["finish_reason"] is { } finish) (finishes.TryGetValue(index, out var f) ? f : finishes[index] = []).Add(finish);
+                foreach (JsonNode? d in choice["delta"]!["tool_calls"]?.AsArray() ?? [])
+                {
+                    Assert.Equal(0, (int)d!["index"]!); // one call per choice
+                    if ((string?)d["id"] is { } id) (ids.TryGetValue(index, out var l) ? l : ids[index] = []).Add(id);
+                    (arguments.TryGetValue(index, out var a) ? a : arguments[index] = new StringBuilder()).Append((string?)d["function"]!["arguments"]);
+                }
+            }
+        }
+        Assert.Equal([0, 1], arguments.Keys.Order());
+        foreach (int index in new[] { 0, 1 })
+        {
+            Assert.Single(ids[index]);
+            Assert.Single(finishes[index]);
+            AssertValidArguments("get_weather", arguments[index].ToString());
+        }
+        Assert.NotEqual(ids[0][0], ids[1][0]);
+        await server.AssertEngineIdleAsync();
+    }
+
     /// <summary>Reassembles a streamed reply as a client does: tool calls by index (id and name once, arguments appended).</summary>
     private async Task<(List<(string Name, string Arguments)> Calls, string Content, string? Finish)> StreamAsync(string request)
     {

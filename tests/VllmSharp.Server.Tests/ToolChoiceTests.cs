@@ -26,6 +26,21 @@ public class ToolChoiceTests
         Assert.Equal(ToolChoiceMode.None, ToolChoice.Resolve(Json("[]"), null, null, Off).Mode);
     }
 
+    [Theory]
+    [InlineData("\"required\"")]
+    [InlineData("\"auto\"")]
+    public void RequiredOrAuto_OverNoTools_IsAPlainReply(string choice)
+        => Assert.Equal(ToolChoiceMode.None, ToolChoice.Resolve(Json("[]"), Json(choice), null, Off).Mode);
+
+    [Fact]
+    public void MistralParser_NineCharacterAlphanumericIds()
+    {
+        ToolChoice required = ToolChoice.Resolve(Tools, Json("\"required\""), null, Off);
+        ToolCallExtractor extractor = required.NewExtractor(new ToolCallOptions { EnableAutoToolChoice = true, Parser = "mistral" })!;
+        DeltaToolCall call = Assert.Single(extractor.Push("[{\"name\": \"get_weather\", \"parameters\": {}}]", final: true).ToolCalls);
+        Assert.Matches("^[A-Za-z0-9]{9}$", call.Id);
+    }
+
     [Fact]
     public void Auto_WithoutTheServeFlags_400WithVllmsMessage()
     {
@@ -40,6 +55,8 @@ public class ToolChoiceTests
     public void BadChoices_400NamingTheProblem()
     {
         Assert.Equal("When using `tool_choice`, `tools` must be set.", Fails(null, "\"required\"", Auto).Message);
+        Assert.Equal("The tool specified in `tool_choice` does not match any of the specified `tools`",
+            Fails(Json("[]"), """{"type":"function","function":{"name":"f"}}""", Auto).Message);
         Assert.Contains("Only named tools, \"none\", \"auto\" or \"required\" are supported", Fails(Tools, "\"always\"", Auto).Message);
         Assert.Contains("Correct usage", Fails(Tools, """{"type":"function"}""", Auto).Message);
         Assert.Equal("The tool specified in `tool_choice` does not match any of the specified `tools`",
@@ -75,6 +92,7 @@ public class ToolChoiceTests
         Assert.Null(auto.FinishReason(null, calledTools: true)); // not finished yet
         ToolChoice required = ToolChoice.Resolve(Tools, Json("\"required\""), null, Off);
         Assert.Equal("tool_calls", required.FinishReason("stop", calledTools: true));
+        Assert.Equal("stop", required.FinishReason("stop", calledTools: false)); // e.g. a stop string cut the array
         Assert.Equal("length", required.FinishReason("length", calledTools: true));
         ToolChoice named = ToolChoice.Resolve(Tools, Json("""{"type":"function","function":{"name":"get_weather"}}"""), null, Off);
         Assert.Equal("stop", named.FinishReason("stop", calledTools: true));

@@ -98,18 +98,24 @@ public sealed class ChatPromptRenderer
     /// <summary>
     /// An assistant turn's tool calls with each <c>function.arguments</c> JSON string parsed into an object, as vLLM
     /// passes them: templates write them with <c>tojson</c> (Qwen2.5, Llama 3) and would otherwise print a quoted
-    /// string. Arguments that are not valid JSON stay the string the client sent.
+    /// string. Arguments that are not valid JSON stay the string the client sent; missing, null or empty ones become {}.
     /// </summary>
     private static JsonElement WithParsedArguments(JsonElement calls)
     {
         JsonArray array = JsonNode.Parse(calls.GetRawText())!.AsArray();
         foreach (JsonNode? call in array)
         {
-            if (call?["function"] is not JsonObject function || function["arguments"] is not JsonValue value
-                || !value.TryGetValue(out string? arguments)) continue;
+            if (call?["function"] is not JsonObject function) continue;
+            // Missing, null or empty arguments are an empty object, as vLLM passes them.
+            if (function["arguments"] is null || function["arguments"] is JsonValue blank && blank.TryGetValue(out string? empty) && string.IsNullOrWhiteSpace(empty))
+            {
+                function["arguments"] = new JsonObject();
+                continue;
+            }
+            if (function["arguments"] is not JsonValue value || !value.TryGetValue(out string? arguments)) continue;
             try
             {
-                function["arguments"] = JsonNode.Parse(arguments);
+                function["arguments"] = JsonNode.Parse(arguments) ?? new JsonObject();
             }
             catch (JsonException)
             {

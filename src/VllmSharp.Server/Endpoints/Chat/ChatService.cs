@@ -64,11 +64,14 @@ public sealed class ChatService(AsyncLLM engine, ChatPromptRenderer renderer, Ge
                     continue;
                 }
                 ToolCallStep step = extractor.Push(c.Text, final: c.FinishReason is not null);
+                ChatLogprobs? logprobs = Logprobs(c, samplingParams);
+                // Text held back (a possible call marker) makes no chunk, as in vLLM, unless it carries logprobs.
+                if (step.IsEmpty && c.FinishReason is null && logprobs is null) continue;
                 var delta = new ChatDelta(null, step.Content ?? (step.ToolCalls.Count > 0 ? null : ""), step.ToolCalls.Count > 0 ? step.ToolCalls : null);
-                choices.Add(new ChatChunkChoice(c.Index, delta, Logprobs(c, samplingParams),
-                    tools.FinishReason(c.FinishReason, extractor.CallCount > 0), c.StopReason));
+                choices.Add(new ChatChunkChoice(c.Index, delta, logprobs, tools.FinishReason(c.FinishReason, extractor.CallCount > 0), c.StopReason));
             }
-            yield return Chunk(choices, continuousUsage ? new UsageInfo(promptTokens, completionTokens, promptTokens + completionTokens) : null);
+            if (choices.Count > 0 || continuousUsage)
+                yield return Chunk(choices, continuousUsage ? new UsageInfo(promptTokens, completionTokens, promptTokens + completionTokens) : null);
         }
         if (includeUsage) yield return Chunk([], new UsageInfo(promptTokens, completionTokens, promptTokens + completionTokens));
 

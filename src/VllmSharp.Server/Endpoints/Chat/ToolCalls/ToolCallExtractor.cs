@@ -19,9 +19,13 @@ public abstract class ToolCallExtractor
     private readonly StringBuilder _content = new();
     private readonly List<DeltaToolCall> _calls = [];
     private readonly StringBuilder _text = new();
+    private readonly StringBuilder _blankAfterCall = new();
 
     /// <summary>False for <c>parallel_tool_calls: false</c>: calls after the first are dropped.</summary>
     public bool Parallel { get; init; } = true;
+
+    /// <summary>Call ids in Mistral's 9-character form (<see cref="ToolCall.NewMistralId"/>).</summary>
+    public bool MistralIds { get; init; }
 
     /// <summary>Number of tool calls begun so far.</summary>
     public int CallCount { get; private set; }
@@ -46,16 +50,23 @@ public abstract class ToolCallExtractor
 
     protected void EmitContent(string text)
     {
-        // Blank text between or after tool calls is layout (newlines between call blocks), not an answer.
-        if (CallCount > 0 && string.IsNullOrWhiteSpace(text)) return;
-        _content.Append(text);
+        // Blank text after a tool call is layout (newlines between call blocks) unless an answer follows it: it waits
+        // for non-blank text, so a stream split at the blank gives the same content as the whole text at once.
+        if (CallCount > 0 && string.IsNullOrWhiteSpace(text))
+        {
+            _blankAfterCall.Append(text);
+            return;
+        }
+        _content.Append(_blankAfterCall).Append(text);
+        _blankAfterCall.Clear();
     }
 
     /// <summary>Starts a call: its id, type, name and the arguments known so far (more may follow, <see cref="EmitArguments"/>).</summary>
     protected void EmitCall(string name, string arguments)
     {
         if (!Parallel && CallCount > 0) return;
-        _calls.Add(new DeltaToolCall(CallCount++, ToolCall.NewId(), "function", new DeltaFunctionCall(name, arguments)));
+        _blankAfterCall.Clear(); // blank text between calls is layout
+        _calls.Add(new DeltaToolCall(CallCount++, MistralIds ? ToolCall.NewMistralId() : ToolCall.NewId(), "function", new DeltaFunctionCall(name, arguments)));
     }
 
     /// <summary>More arguments text of the call begun last.</summary>

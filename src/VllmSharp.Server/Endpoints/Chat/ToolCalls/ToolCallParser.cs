@@ -56,16 +56,39 @@ public static class ToolCallParser
     {
         var body = text.Trim();
         if (body.StartsWith("<|python_tag|>", StringComparison.Ordinal)) body = body["<|python_tag|>".Length..].Trim();
-        if (!body.StartsWith('{')) return Plain(text);
-        // Llama 3 may emit several calls separated by ';'.
+        // Llama 3 may emit several calls separated by ';' (which may also occur inside the JSON strings).
         var calls = new List<ParsedToolCall>();
-        foreach (var part in body.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        int pos = 0;
+        while (pos < body.Length)
         {
-            var call = ReadCall(part, "parameters") ?? ReadCall(part, "arguments");
-            if (call is null) return Plain(text);
+            int end = body[pos] == '{' ? ObjectEnd(body, pos) : -1;
+            if (end < 0 || ReadCall(body[pos..end], "arguments", "parameters") is not { } call) return Plain(text);
             calls.Add(call);
+            pos = end;
+            while (pos < body.Length && (char.IsWhiteSpace(body[pos]) || body[pos] == ';')) pos++;
         }
         return calls.Count == 0 ? Plain(text) : new(null, calls);
+    }
+
+    /// <summary>The index just after the '}' closing the JSON object that starts at <paramref name="start"/>, or -1.</summary>
+    private static int ObjectEnd(string text, int start)
+    {
+        int depth = 0;
+        bool inString = false, escaped = false;
+        for (int i = start; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (inString)
+            {
+                if (escaped) escaped = false;
+                else if (c == '\\') escaped = true;
+                else if (c == '"') inString = false;
+            }
+            else if (c == '"') inString = true;
+            else if (c is '{' or '[') depth++;
+            else if (c is '}' or ']' && --depth == 0) return i + 1;
+        }
+        return -1;
     }
 
     private static ToolCallParseResult ParseMistral(string text)
@@ -92,21 +115,26 @@ public static class ToolCallParser
         return new(before.Length == 0 ? null : before, calls);
     }
 
-    internal static ParsedToolCall? ReadCall(string json, string argsKey)
+    /// <summary>The call in one JSON object: its name and the first of <paramref name="argsKeys"/> it has ("{}" when none).</summary>
+    internal static ParsedToolCall? ReadCall(string json, params string[] argsKeys)
     {
         try
         {
             using var doc = JsonDocument.Parse(json.Trim());
-            return FromElement(doc.RootElement, argsKey);
+            return FromElement(doc.RootElement, argsKeys);
         }
         catch (JsonException) { return null; }
     }
 
-    private static ParsedToolCall? FromElement(JsonElement e, string argsKey)
+    private static ParsedToolCall? FromElement(JsonElement e, params string[] argsKeys)
     {
         if (e.ValueKind != JsonValueKind.Object) return null;
         if (!e.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String) return null;
-        if (!e.TryGetProperty(argsKey, out var args)) return new(name.GetString()!, "{}");
+        JsonElement args = default;
+        bool found = false;
+        foreach (string key in argsKeys)
+            if (found = e.TryGetProperty(key, out args)) break;
+        if (!found) return new(name.GetString()!, "{}");
         // Some models emit the arguments already as a JSON string; keep that string as the arguments text.
         if (args.ValueKind == JsonValueKind.String) return new(name.GetString()!, args.GetString()!);
         if (args.ValueKind != JsonValueKind.Object) return null;

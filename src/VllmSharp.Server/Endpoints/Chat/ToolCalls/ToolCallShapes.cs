@@ -10,6 +10,16 @@ public sealed record ToolCall(string Id, string Type, FunctionCall Function)
 {
     /// <summary>vLLM's id shape: <c>chatcmpl-tool-</c> and 32 hex digits.</summary>
     public static string NewId() => "chatcmpl-tool-" + Guid.NewGuid().ToString("N");
+
+    /// <summary>vLLM's id for Mistral models: 9 letters and digits, the only shape Mistral's templates accept.</summary>
+    public static string NewMistralId()
+    {
+        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        return string.Create(9, 0, (span, _) =>
+        {
+            for (int i = 0; i < span.Length; i++) span[i] = Alphabet[Random.Shared.Next(Alphabet.Length)];
+        });
+    }
 }
 
 /// <summary>

@@ -28,11 +28,13 @@ public sealed record ToolChoice(ToolChoiceMode Mode, JsonElement? Tools, string?
 
         JsonElement choice = toolChoice!.Value;
         if (choice.ValueKind == JsonValueKind.String && choice.GetString() == "none") return new(ToolChoiceMode.None, givenTools, null, parallel);
-        if (!hasTools || tools!.Value.GetArrayLength() == 0)
-            throw new InvalidRequestException("When using `tool_choice`, `tools` must be set.", "tool_choice");
+        if (!hasTools) throw new InvalidRequestException("When using `tool_choice`, `tools` must be set.", "tool_choice");
+        // As vLLM (following OpenAI): "auto" or "required" over an empty tool list is a plain reply.
+        bool noTools = tools!.Value.GetArrayLength() == 0;
         if (choice.ValueKind == JsonValueKind.String)
             return choice.GetString() switch
             {
+                "auto" or "required" when noTools => new(ToolChoiceMode.None, givenTools, null, parallel),
                 "auto" => Auto(givenTools, parallel, options),
                 "required" => new(ToolChoiceMode.Required, givenTools, null, parallel),
                 var other => throw new InvalidRequestException(
@@ -42,7 +44,7 @@ public sealed record ToolChoice(ToolChoiceMode Mode, JsonElement? Tools, string?
             || !choice.TryGetProperty("function", out JsonElement function) || function.ValueKind != JsonValueKind.Object
             || !function.TryGetProperty("name", out JsonElement name) || name.ValueKind != JsonValueKind.String)
             throw new InvalidRequestException($"Invalid value for `tool_choice`: {choice.GetRawText()}! {NamedUsage}", "tool_choice");
-        if (ToolChoiceSchema.ForNamed(tools!.Value, name.GetString()!) is null)
+        if (ToolChoiceSchema.ForNamed(tools.Value, name.GetString()!) is null)
             throw new InvalidRequestException("The tool specified in `tool_choice` does not match any of the specified `tools`", "tool_choice");
         return new(ToolChoiceMode.Named, givenTools, name.GetString(), parallel);
     }
@@ -65,22 +67,27 @@ public sealed record ToolChoice(ToolChoiceMode Mode, JsonElement? Tools, string?
     };
 
     /// <summary>A fresh extractor for one choice, or null when the text is plain content ("none").</summary>
-    public ToolCallExtractor? NewExtractor(ToolCallOptions options) => Mode switch
+    public ToolCallExtractor? NewExtractor(ToolCallOptions options)
     {
-        ToolChoiceMode.Auto => new AutoToolCallExtractor(options.Parser!) { Parallel = Parallel },
-        ToolChoiceMode.Required => new RequiredToolCallExtractor { Parallel = Parallel },
-        ToolChoiceMode.Named => new NamedToolCallExtractor(FunctionName!),
-        _ => null,
-    };
+        // Mistral's chat templates accept only 9-character alphanumeric call ids when the calls come back.
+        bool mistralIds = options.Parser == "mistral";
+        return Mode switch
+        {
+            ToolChoiceMode.Auto => new AutoToolCallExtractor(options.Parser!) { Parallel = Parallel, MistralIds = mistralIds },
+            ToolChoiceMode.Required => new RequiredToolCallExtractor { Parallel = Parallel, MistralIds = mistralIds },
+            ToolChoiceMode.Named => new NamedToolCallExtractor(FunctionName!) { MistralIds = mistralIds },
+            _ => null,
+        };
+    }
 
     /// <summary>
-    /// vLLM's finish_reason: "tool_calls" when "auto" found calls, or when "required" ended normally; a named
-    /// function keeps the engine's reason.
+    /// vLLM's finish_reason: "tool_calls" when "auto" found calls, or when "required" ended normally with calls; a
+    /// named function keeps the engine's reason.
     /// </summary>
     public string? FinishReason(string? engineReason, bool calledTools) => Mode switch
     {
         ToolChoiceMode.Auto when calledTools && engineReason is not null => "tool_calls",
-        ToolChoiceMode.Required when engineReason == "stop" => "tool_calls",
+        ToolChoiceMode.Required when calledTools && engineReason == "stop" => "tool_calls",
         _ => engineReason,
     };
 }

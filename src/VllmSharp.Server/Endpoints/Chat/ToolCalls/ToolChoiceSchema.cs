@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using VllmSharp.Core.Errors;
 
 namespace VllmSharp.Server.Endpoints.Chat.ToolCalls;
 
@@ -7,6 +8,8 @@ namespace VllmSharp.Server.Endpoints.Chat.ToolCalls;
 /// Turns <c>tool_choice</c> "required" or a named function into the JSON schema that constrains generation, as vLLM
 /// does: "required" is an array (minItems 1) of {name, parameters} objects, one anyOf branch per tool, so each name
 /// is paired with its own parameters schema; a named function is constrained to that function's parameters.
+/// Each tool's <c>$defs</c> move to the root of the "required" schema, where its <c>#/$defs/…</c> references resolve
+/// (as vLLM does; one name with two different definitions is a 400).
 /// </summary>
 public static class ToolChoiceSchema
 {
@@ -14,16 +17,29 @@ public static class ToolChoiceSchema
     public static string ForRequired(JsonElement tools, bool parallel = true)
     {
         var branches = new JsonArray();
+        var defs = new JsonObject();
         foreach (var tool in tools.EnumerateArray())
         {
             var fn = tool.GetProperty("function");
+            JsonNode parameters = Parameters(fn);
+            if (parameters is JsonObject p && p["$defs"] is JsonObject own)
+            {
+                p.Remove("$defs");
+                foreach ((string name, JsonNode? definition) in own.ToList())
+                {
+                    if (defs[name] is { } seen && !JsonNode.DeepEquals(seen, definition))
+                        throw new InvalidRequestException($"Tool definition '{name}' has multiple schemas, which is not supported.", "tools");
+                    own.Remove(name);
+                    defs[name] = definition;
+                }
+            }
             branches.Add(new JsonObject
             {
                 ["type"] = "object",
                 ["properties"] = new JsonObject
                 {
                     ["name"] = new JsonObject { ["type"] = "string", ["enum"] = new JsonArray(fn.GetProperty("name").GetString()) },
-                    ["parameters"] = Parameters(fn),
+                    ["parameters"] = parameters,
                 },
                 ["required"] = new JsonArray("name", "parameters"),
             });
@@ -35,6 +51,7 @@ public static class ToolChoiceSchema
             ["items"] = new JsonObject { ["type"] = "object", ["anyOf"] = branches },
         };
         if (!parallel) schema["maxItems"] = 1;
+        if (defs.Count > 0) schema["$defs"] = defs;
         return schema.ToJsonString();
     }
 
@@ -69,9 +86,10 @@ public static class ToolChoiceSchema
         return null;
     }
 
-    // A function without parameters takes an empty object, as OpenAI treats it.
+    // A function without parameters, or with an empty schema, takes an empty object, as vLLM and OpenAI treat it
+    // (an empty schema would otherwise allow any JSON value as the arguments).
     private static JsonNode Parameters(JsonElement fn) =>
-        fn.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object
+        fn.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object && p.EnumerateObject().Any()
             ? JsonNode.Parse(p.GetRawText())!
             : new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() };
 }
