@@ -70,4 +70,19 @@ public sealed class ChatPromptRendererTests
         Assert.Equal("no-think:Hi", Render(template, """[{"role":"user","content":"Hi"}]""", true, false, """{"enable_thinking":false}"""));
         Assert.Equal("Hi", Render(template, """[{"role":"user","content":"Hi"}]""", true, false));
     }
+
+    [Fact]
+    public void ToolCallArguments_JsonStringsBecomeObjects_MissingNullOrEmptyBecomeEmptyObjects_NullContentIsEmpty()
+    {
+        // As vLLM passes assistant tool calls to the template: arguments parsed, so tojson prints an object.
+        const string template = "{% for m in messages %}[{{ m.content }}]{% for c in m.tool_calls %}{{ c.function.name }}={{ c.function.arguments | tojson }};{% endfor %}{% endfor %}";
+        const string messages = """
+            [{"role":"assistant","content":null,"tool_calls":[
+              {"id":"1","type":"function","function":{"name":"a","arguments":"{\"x\":1}"}},
+              {"id":"2","type":"function","function":{"name":"b","arguments":""}},
+              {"id":"3","type":"function","function":{"name":"c"}},
+              {"id":"4","type":"function","function":{"name":"d","arguments":"not json"}}]}]
+            """;
+        Assert.Equal("""[]a={"x": 1};b={};c={};d="not json";""", Render(template, messages, false, false));
+    }
 }
