@@ -120,4 +120,27 @@ public class ToolCallTests
         JsonElement schema = JsonDocument.Parse(ToolChoiceSchema.ForNamed(tools, "f")!).RootElement;
         Assert.Equal("object", schema.GetProperty("type").GetString());
     }
+
+    [Theory]
+    [InlineData("[TOOL_CALLS]get_weather{\"city\": \"Oslo\"}[TOOL_CALLS]get_time{}")]
+    [InlineData("[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Oslo\"}[TOOL_CALLS]get_time[ARGS]{}")]
+    public void Mistral_V11AndV13Forms_OneTagPerCall(string text)
+    {
+        var r = ToolCallParser.Parse("mistral", text);
+        Assert.Null(r.Content);
+        Assert.Equal(["get_weather", "get_time"], r.ToolCalls.Select(c => c.Name));
+        Assert.Equal("Oslo", JsonDocument.Parse(r.ToolCalls[0].Arguments).RootElement.GetProperty("city").GetString());
+        Assert.Equal("{}", r.ToolCalls[1].Arguments);
+    }
+
+    [Theory]
+    [InlineData("[TOOL_CALLS]get_weather{\"city\": ")]
+    [InlineData("[TOOL_CALLS]{\"city\": 1}")]
+    [InlineData("[TOOL_CALLS]f{} trailing words")]
+    public void Mistral_V11Malformed_PlainContent(string text)
+    {
+        var r = ToolCallParser.Parse("mistral", text);
+        Assert.Empty(r.ToolCalls);
+        Assert.Equal(text, r.Content);
+    }
 }

@@ -91,28 +91,57 @@ public static class ToolCallParser
         return -1;
     }
 
+    /// <summary>
+    /// Mistral's two forms: before tokenizer v11 one <c>[TOOL_CALLS]</c> and a JSON array of {name, arguments}; from
+    /// v11 on, <c>[TOOL_CALLS]name{arguments}</c> (v13: <c>[TOOL_CALLS]name[ARGS]{arguments}</c>) once per call.
+    /// </summary>
     private static ToolCallParseResult ParseMistral(string text)
     {
-        const string Tag = "[TOOL_CALLS]";
+        const string Tag = "[TOOL_CALLS]", Args = "[ARGS]";
         int start = text.IndexOf(Tag, StringComparison.Ordinal);
         if (start < 0) return Plain(text);
-        var json = text[(start + Tag.Length)..].Trim();
         var calls = new List<ParsedToolCall>();
+        int pos = start;
+        while (pos < text.Length)
+        {
+            if (string.CompareOrdinal(text, pos, Tag, 0, Tag.Length) != 0) return Plain(text);
+            pos += Tag.Length;
+            while (pos < text.Length && char.IsWhiteSpace(text[pos])) pos++;
+            if (pos < text.Length && text[pos] == '[')
+            {
+                if (!ReadCallArray(text[pos..], calls)) return Plain(text);
+                pos = text.Length;
+                break;
+            }
+            int open = text.IndexOf('{', pos);
+            if (open < 0) return Plain(text);
+            string name = text[pos..open];
+            if (name.EndsWith(Args, StringComparison.Ordinal)) name = name[..^Args.Length];
+            int end = ObjectEnd(text, open);
+            if (name.Trim().Length == 0 || end < 0 || ReadCall($"{{\"name\": {JsonSerializer.Serialize(name.Trim())}, \"arguments\": {text[open..end]}}}", "arguments") is not { } call)
+                return Plain(text);
+            calls.Add(call);
+            pos = end;
+            while (pos < text.Length && char.IsWhiteSpace(text[pos])) pos++;
+        }
+        var before = text[..start].Trim();
+        return new(before.Length == 0 ? null : before, calls);
+    }
+
+    private static bool ReadCallArray(string json, List<ParsedToolCall> calls)
+    {
         try
         {
             using var doc = JsonDocument.Parse(json);
-            if (doc.RootElement.ValueKind != JsonValueKind.Array) return Plain(text);
+            if (doc.RootElement.ValueKind != JsonValueKind.Array || doc.RootElement.GetArrayLength() == 0) return false;
             foreach (var item in doc.RootElement.EnumerateArray())
             {
-                var call = FromElement(item, "arguments");
-                if (call is null) return Plain(text);
+                if (FromElement(item, "arguments") is not { } call) return false;
                 calls.Add(call);
             }
+            return true;
         }
-        catch (JsonException) { return Plain(text); }
-        if (calls.Count == 0) return Plain(text);
-        var before = text[..start].Trim();
-        return new(before.Length == 0 ? null : before, calls);
+        catch (JsonException) { return false; }
     }
 
     /// <summary>The call in one JSON object: its name and the first of <paramref name="argsKeys"/> it has ("{}" when none).</summary>
