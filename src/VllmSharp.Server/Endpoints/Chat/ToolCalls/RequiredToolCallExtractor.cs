@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace VllmSharp.Server.Endpoints.Chat.ToolCalls;
 
 /// <summary>
@@ -9,51 +7,23 @@ namespace VllmSharp.Server.Endpoints.Chat.ToolCalls;
 /// </summary>
 public sealed class RequiredToolCallExtractor : ToolCallExtractor
 {
-    private int _scan, _depth, _itemStart;
-    private bool _inString, _escaped;
+    private int _next; // where the next array item may start
 
     protected override void Process(bool final)
     {
         string text = Text;
-        for (; _scan < text.Length; _scan++)
+        // Items are objects separated by ',' and blanks, so the next '{' starts one; it is a call once it closes.
+        int open;
+        while ((open = text.IndexOf('{', _next)) >= 0 && ToolCallParser.ObjectEnd(text, open) is var end and > 0)
         {
-            char c = text[_scan];
-            if (_inString)
-            {
-                if (_escaped) _escaped = false;
-                else if (c == '\\') _escaped = true;
-                else if (c == '"') _inString = false;
-                continue;
-            }
-            switch (c)
-            {
-                case '"': _inString = true; break;
-                case '{' or '[':
-                    if (++_depth == 2) _itemStart = _scan;
-                    break;
-                case '}' or ']':
-                    if (_depth-- == 2 && c == '}') Item(text[_itemStart..(_scan + 1)]);
-                    break;
-            }
+            Item(text[open..end]);
+            _next = end;
         }
         if (final && CallCount == 0 && text.Length > 0) EmitContent(text);
     }
 
     private void Item(string json)
     {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(json);
-        }
-        catch (JsonException)
-        {
-            return; // cannot happen under the schema constraint; an unparsable item is not a call
-        }
-        using var _ = doc;
-        JsonElement item = doc.RootElement;
-        if (item.TryGetProperty("name", out JsonElement name) && name.ValueKind == JsonValueKind.String
-            && item.TryGetProperty("parameters", out JsonElement parameters))
-            EmitCall(name.GetString()!, parameters.GetRawText());
+        if (ToolCallParser.ReadCall(json, "parameters") is { } call) EmitCall(call.Name, call.Arguments);
     }
 }

@@ -71,7 +71,7 @@ public static class ToolCallParser
     }
 
     /// <summary>The index just after the '}' closing the JSON object that starts at <paramref name="start"/>, or -1.</summary>
-    private static int ObjectEnd(string text, int start)
+    internal static int ObjectEnd(string text, int start)
     {
         int depth = 0;
         bool inString = false, escaped = false;
