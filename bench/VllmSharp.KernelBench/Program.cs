@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using VllmSharp.Kernels;
 using Limits = VllmSharp.Kernels.MachineLimits;
 
-// Kernel timing harness (Release): dotnet run -c Release --project bench/VllmSharp.KernelBench -- [limits|gemv|pool|crossover|gemm|tune|qwen[:mix]|qhot|qcross|qcpu|q8gemm[:shape]|q8tile]...
+// Kernel timing harness (Release): dotnet run -c Release --project bench/VllmSharp.KernelBench -- [limits|gemv|pool|crossover|gemm|tune|qwen[:mix]|qhot|qcross|qcpu|q8gemm[:shape]|q8tile|pages|hot]...
 // Every figure is printed with its fraction of the limit measured in the same run.
 string[] sections = args.Length > 0 ? args : ["limits", "gemv", "pool", "crossover", "gemm"];
 int threads = WorkerPool.Shared.ThreadCount;
@@ -31,6 +31,8 @@ if (sections.Contains("gemv"))
 if (sections.Contains("qhot")) QwenShapeBench.HotGemv();
 if (sections.Contains("qcross")) QwenShapeBench.Crossover();
 if (sections.Contains("qcpu")) KernelCpuBench.Run();
+if (sections.Contains("pages")) StreamBench.Run();
+if (sections.Contains("hot")) StreamBench.Hot();
 foreach (string section in sections)
 {
     // Q8_0 GMAC per CPU-second, one thread, m = 1…512 on the Qwen2.5-0.5B shapes (q8gemm or q8gemm:down, …).

@@ -67,6 +67,7 @@ public static unsafe partial class MatMul
         for (; kk + 4 * s <= k; kk += 4 * s)
         {
             byte* p = w + (long)kk * es;
+            StreamPrefetch.Ahead(p, StreamPrefetch.LinesFor(4 * s * es));
             TV v0 = TW.Load<TOps, TV>(p);
             TV v1 = TW.Load<TOps, TV>(p + s * es);
             TV v2 = TW.Load<TOps, TV>(p + 2 * s * es);

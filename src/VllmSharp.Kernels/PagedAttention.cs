@@ -214,13 +214,8 @@ public static unsafe class PagedAttention
                 int blockIndex = pos / BlockSize, offset = pos % BlockSize;
                 int count = Math.Min(BlockSize - offset, position - pos + 1);
                 float* keys = K + (((long)blockTable[blockIndex] * NumKvHeads + kvHead) * BlockSize + offset) * headDim;
-                for (int j = 0; j < count; j++)
-                {
-                    float* key = keys + (long)j * headDim;
-                    int column = pos - first + j;
-                    for (int h = 0; h < group; h++)
-                        scores[h * n + column] = ElementwiseSimd.Dot(q + h * headDim, key, headDim) * Scale;
-                }
+                for (int h = 0; h < group; h++)
+                    AttentionKernels.Scores(q + h * headDim, keys, count, headDim, Scale, scores + h * n + (pos - first));
                 pos += count;
             }
 
@@ -236,13 +231,8 @@ public static unsafe class PagedAttention
                 int blockIndex = pos / BlockSize, offset = pos % BlockSize;
                 int count = Math.Min(BlockSize - offset, position - pos + 1);
                 float* values = V + (((long)blockTable[blockIndex] * NumKvHeads + kvHead) * BlockSize + offset) * headDim;
-                for (int j = 0; j < count; j++)
-                {
-                    float* value = values + (long)j * headDim;
-                    int column = pos - first + j;
-                    for (int h = 0; h < group; h++)
-                        ElementwiseSimd.MultiplyAdd(acc + h * headDim, value, scores[h * n + column], headDim);
-                }
+                for (int h = 0; h < group; h++)
+                    AttentionKernels.WeightedSum(values, scores + h * n + (pos - first), count, headDim, acc + h * headDim);
                 pos += count;
             }
 

@@ -47,6 +47,7 @@ internal static unsafe class QuantDotK
         Vector512<short> idx0 = Lanes(0, 1, 2, 3), idx1 = Lanes(4, 5, 6, 7), idx2 = Lanes(8, 9, 10, 11), idx3 = Lanes(12, 13, 14, 15);
         for (int b = 0; b < nb; b++, w += 210)
         {
+            StreamPrefetch.Ahead(w, StreamPrefetch.LinesFor(210));
             Vector256<short> sc = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(w + 192)));
             Vector512<short> sc2 = sc.ToVector512Unsafe(); // vpermw indices stay < 16: the upper half is never read
             float dw = HalfBits.Read(w + 208);
@@ -114,6 +115,7 @@ internal static unsafe class QuantDotK
         int b = 0;
         for (; b + 2 <= nb; b += 2, w += 288)
         {
+            StreamPrefetch.Ahead(w, StreamPrefetch.LinesFor(288));
             (Vector512<short> sm, Vector512<short> mins, Vector128<float> dd) = Q4HeaderPair(w);
             Q4Block<TM>(w, b, sm, idx0, idx1, idx2, idx3, mins.GetLower(), dd.ToScalar(), dd.GetElement(1), low4, a0, d0, s0, m, nb, cols,
                 ref f0, ref f1, ref f2, ref f3, ref g0, ref g1, ref g2, ref g3);
@@ -122,6 +124,7 @@ internal static unsafe class QuantDotK
         }
         if (b < nb)
         {
+            StreamPrefetch.Ahead(w, StreamPrefetch.LinesFor(144));
             (Vector256<short> sc, Vector256<short> mn2, Vector128<float> dd) = Q4Header(w);
             Q4Block<TM>(w, b, sc.ToVector512Unsafe(), idx0, idx1, idx2, idx3, mn2, dd.ToScalar(), dd.GetElement(1), low4, a0, d0, s0, m, nb, cols,
                 ref f0, ref f1, ref f2, ref f3, ref g0, ref g1, ref g2, ref g3);

@@ -181,6 +181,7 @@ internal static unsafe class QuantDotVnni
             sbyte* pairs = qx + pairOffset;
             for (; b + 8 <= blocks32; b += 8, w += 8 * n)
             {
+                StreamPrefetch.Ahead(w, StreamPrefetch.LinesFor(8 * n));
                 (Vector256<byte> lo0, Vector256<byte> hi0) = TB.PairCodes(w);
                 (Vector256<byte> lo1, Vector256<byte> hi1) = TB.PairCodes(w + 2 * n);
                 (Vector256<byte> lo2, Vector256<byte> hi2) = TB.PairCodes(w + 4 * n);
@@ -194,6 +195,7 @@ internal static unsafe class QuantDotVnni
         }
         for (; b < blocks32; b += 8, w += 8 * n)
         {
+            StreamPrefetch.Ahead(w, StreamPrefetch.LinesFor(8 * n));
             int rest = blocks32 - b;
             // Full groups take the unmasked loads; the last 1–7 blocks a masked group that reads nothing past the row.
             Vector256<int> mask = rest >= 8 ? Vector256<int>.AllBitsSet : Vector256.GreaterThan(Vector256.Create(rest), lane);
@@ -236,6 +238,7 @@ internal static unsafe class QuantDotVnni
         int b = 0;
         for (; b + 8 <= blocks32; b += 8, w += 8 * n, qx += 256)
         {
+            StreamPrefetch.Ahead(w, StreamPrefetch.LinesFor(8 * n));
             Vector256<int> d0 = BlockDot(TB.Codes(w), qx), d1 = BlockDot(TB.Codes(w + n), qx + 32);
             Vector256<int> d2 = BlockDot(TB.Codes(w + 2 * n), qx + 64), d3 = BlockDot(TB.Codes(w + 3 * n), qx + 96);
             Vector256<int> d4 = BlockDot(TB.Codes(w + 4 * n), qx + 128), d5 = BlockDot(TB.Codes(w + 5 * n), qx + 160);
@@ -248,6 +251,7 @@ internal static unsafe class QuantDotVnni
         if (rest > 0)
         {
             Vector256<int> zero = Vector256<int>.Zero;
+            StreamPrefetch.Ahead(w, StreamPrefetch.LinesFor(8 * n));
             Vector256<int> d0 = BlockDot(TB.Codes(w), qx);
             Vector256<int> d1 = rest > 1 ? BlockDot(TB.Codes(w + n), qx + 32) : zero;
             Vector256<int> d2 = rest > 2 ? BlockDot(TB.Codes(w + 2 * n), qx + 64) : zero;

@@ -1,0 +1,97 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace VllmSharp.Kernels;
+
+/// <summary>
+/// The two inner loops of <see cref="PagedAttention"/> over one run of contiguous cache rows (part of a block):
+/// q·k for several keys at once and the probability-weighted sum of value rows. Each kept the per-key call of a
+/// generic helper (a dot product with its own reduction, an acc load/store per value row) before, which cost more than
+/// the f32 cache reads at a 512-token context. Results are bitwise those of the helpers they replace:
+/// <see cref="ElementwiseSimd.Dot"/>'s two alternating accumulators per key, and one FMA per (key, lane) in key order.
+/// </summary>
+internal static unsafe class AttentionKernels
+{
+    /// <summary>scores[j] = (q · keys[j]) · scale for j in [0, count); keys are rows of headDim floats.</summary>
+    public static void Scores(float* q, float* keys, int count, int headDim, float scale, float* scores)
+    {
+        if (Vector512.IsHardwareAccelerated && headDim % 32 == 0) Scores<MatMul.Ops512, Vector512<float>>(q, keys, count, headDim, scale, scores);
+        else if (Vector256.IsHardwareAccelerated && !Vector512.IsHardwareAccelerated && headDim % 16 == 0) Scores<MatMul.Ops256, Vector256<float>>(q, keys, count, headDim, scale, scores);
+        else
+            for (int j = 0; j < count; j++) scores[j] = ElementwiseSimd.Dot(q, keys + (long)j * headDim, headDim) * scale;
+    }
+
+    /// <summary>acc[0..headDim) += Σ_j p[j] · values[j] for j in [0, count), in key order.</summary>
+    public static void WeightedSum(float* values, float* p, int count, int headDim, float* acc)
+    {
+        if (Vector512.IsHardwareAccelerated && headDim % 16 == 0) WeightedSum<MatMul.Ops512, Vector512<float>>(values, p, count, headDim, acc);
+        else if (Vector256.IsHardwareAccelerated && !Vector512.IsHardwareAccelerated && headDim % 8 == 0) WeightedSum<MatMul.Ops256, Vector256<float>>(values, p, count, headDim, acc);
+        else
+            for (int j = 0; j < count; j++) ElementwiseSimd.MultiplyAdd(acc, values + (long)j * headDim, p[j], headDim);
+    }
+
+    /// <summary>Four keys per pass (eight accumulators, even and odd vectors of the row as Dot sums them).</summary>
+    private static void Scores<TOps, TV>(float* q, float* keys, int count, int headDim, float scale, float* scores)
+        where TOps : struct, MatMul.IVectorOps<TV> where TV : struct
+    {
+        int s = TOps.Count;
+        int j = 0;
+        for (; j + 4 <= count; j += 4)
+        {
+            float* k0 = keys + (long)j * headDim, k1 = k0 + headDim, k2 = k1 + headDim, k3 = k2 + headDim;
+            TV a0 = TOps.Zero, b0 = TOps.Zero, a1 = TOps.Zero, b1 = TOps.Zero, a2 = TOps.Zero, b2 = TOps.Zero, a3 = TOps.Zero, b3 = TOps.Zero;
+            for (int d = 0; d < headDim; d += 2 * s)
+            {
+                TV qa = TOps.Load(q + d), qb = TOps.Load(q + d + s);
+                a0 = TOps.Fma(qa, TOps.Load(k0 + d), a0); b0 = TOps.Fma(qb, TOps.Load(k0 + d + s), b0);
+                a1 = TOps.Fma(qa, TOps.Load(k1 + d), a1); b1 = TOps.Fma(qb, TOps.Load(k1 + d + s), b1);
+                a2 = TOps.Fma(qa, TOps.Load(k2 + d), a2); b2 = TOps.Fma(qb, TOps.Load(k2 + d + s), b2);
+                a3 = TOps.Fma(qa, TOps.Load(k3 + d), a3); b3 = TOps.Fma(qb, TOps.Load(k3 + d + s), b3);
+            }
+            scores[j] = TOps.Sum(TOps.Add(a0, b0)) * scale;
+            scores[j + 1] = TOps.Sum(TOps.Add(a1, b1)) * scale;
+            scores[j + 2] = TOps.Sum(TOps.Add(a2, b2)) * scale;
+            scores[j + 3] = TOps.Sum(TOps.Add(a3, b3)) * scale;
+        }
+        for (; j < count; j++)
+        {
+            float* k = keys + (long)j * headDim;
+            TV a = TOps.Zero, b = TOps.Zero;
+            for (int d = 0; d < headDim; d += 2 * s)
+            {
+                a = TOps.Fma(TOps.Load(q + d), TOps.Load(k + d), a);
+                b = TOps.Fma(TOps.Load(q + d + s), TOps.Load(k + d + s), b);
+            }
+            scores[j] = TOps.Sum(TOps.Add(a, b)) * scale;
+        }
+    }
+
+    /// <summary>Four vectors of acc held in registers across all keys (independent FMA chains), then the rest one by one.</summary>
+    private static void WeightedSum<TOps, TV>(float* values, float* p, int count, int headDim, float* acc)
+        where TOps : struct, MatMul.IVectorOps<TV> where TV : struct
+    {
+        int s = TOps.Count;
+        int d = 0;
+        for (; d + 4 * s <= headDim; d += 4 * s)
+        {
+            TV s0 = TOps.Load(acc + d), s1 = TOps.Load(acc + d + s), s2 = TOps.Load(acc + d + 2 * s), s3 = TOps.Load(acc + d + 3 * s);
+            float* v = values + d;
+            for (int j = 0; j < count; j++, v += headDim)
+            {
+                TV w = TOps.Broadcast(p[j]);
+                s0 = TOps.Fma(TOps.Load(v), w, s0);
+                s1 = TOps.Fma(TOps.Load(v + s), w, s1);
+                s2 = TOps.Fma(TOps.Load(v + 2 * s), w, s2);
+                s3 = TOps.Fma(TOps.Load(v + 3 * s), w, s3);
+            }
+            TOps.Store(acc + d, s0); TOps.Store(acc + d + s, s1); TOps.Store(acc + d + 2 * s, s2); TOps.Store(acc + d + 3 * s, s3);
+        }
+        for (; d < headDim; d += s)
+        {
+            TV s0 = TOps.Load(acc + d);
+            float* v = values + d;
+            for (int j = 0; j < count; j++, v += headDim) s0 = TOps.Fma(TOps.Load(v), TOps.Broadcast(p[j]), s0);
+            TOps.Store(acc + d, s0);
+        }
+    }
+}
