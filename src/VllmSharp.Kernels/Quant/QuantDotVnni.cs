@@ -63,31 +63,10 @@ internal static unsafe class QuantDotVnni
             (Vector256<byte> low, Vector256<byte> high) = NibblePairs(block + 6, block + 28);
             // Half h of the spread holds block h's qh word; in-lane shuffles pick bits 0–15 / 16–31 per element.
             Vector256<byte> qh = Vector256.Create(Vector128.Create(Unsafe.ReadUnaligned<uint>(block + 2)), Vector128.Create(Unsafe.ReadUnaligned<uint>(block + 24))).AsByte();
-            Vector256<byte> fifth = Vector256.Create((byte)0x10);
-            if (Avx512Vbmi.VL.IsSupported)
-            {
-                // Every qword of qh is the block's 32-bit qh twice, so VPMULTISHIFTQB's rotating 8-bit window at
-                // offset (e − 4) mod 64 puts qh bit e at bit 4 of output byte e: one instruction per 32 elements.
-                Vector256<ulong> words = qh.AsUInt64();
-                return (low | (Avx512Vbmi.VL.MultiShift(FifthBitLow, words) & fifth), high | (Avx512Vbmi.VL.MultiShift(FifthBitHigh, words) & fifth));
-            }
-            Vector256<byte> bit = Vector256.Create(0x8040201008040201UL).AsByte();
+            Vector256<byte> bit = Vector256.Create(0x8040201008040201UL).AsByte(), fifth = Vector256.Create((byte)0x10);
             Vector256<byte> first = Avx2.Shuffle(qh, Vector256.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
             Vector256<byte> second = Avx2.Shuffle(qh, Vector256.Create((byte)2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
             return (low | (Vector256.Equals(first & bit, bit) & fifth), high | (Vector256.Equals(second & bit, bit) & fifth));
-        }
-
-        /// <summary>VPMULTISHIFTQB offsets (e − 4) mod 64 for the elements 0–15 (and 16–31) of each 128-bit half.</summary>
-        private static Vector256<byte> FifthBitLow
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            get => Vector256.Create((byte)60, 61, 62, 63, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 60, 61, 62, 63, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
-        }
-
-        private static Vector256<byte> FifthBitHigh
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            get => Vector256.Create((byte)12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27);
         }
 
         /// <summary>The 32 five-bit codes: Q4_0-style nibbles at +6 with the fifth bits from qh (+2) added as 0x10.</summary>
