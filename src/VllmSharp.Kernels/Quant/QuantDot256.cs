@@ -31,6 +31,7 @@ internal static unsafe class QuantDot256<TDot> where TDot : struct, IInt8Dot
         int b = 0;
         for (; b + 1 < blocks32; b += 2, w += 68)
         {
+            StreamPrefetch.Ahead(w, StreamPrefetch.LinesFor(68));
             acc0 = Vector256.FusedMultiplyAdd(SignedDot(Vector256.Load((sbyte*)(w + 2)), Vector256.Load(qx + 32 * b)), Vector256.Create(HalfBits.Read(w) * dx[b]), acc0);
             acc1 = Vector256.FusedMultiplyAdd(SignedDot(Vector256.Load((sbyte*)(w + 36)), Vector256.Load(qx + 32 * b + 32)), Vector256.Create(HalfBits.Read(w + 34) * dx[b + 1]), acc1);
         }
@@ -45,6 +46,7 @@ internal static unsafe class QuantDot256<TDot> where TDot : struct, IInt8Dot
         int b = 0;
         for (; b + 1 < blocks32; b += 2, w += 36)
         {
+            StreamPrefetch.Ahead(w, StreamPrefetch.LinesFor(36));
             acc0 = Vector256.FusedMultiplyAdd(SignedDot(Nibbles(w + 2), Vector256.Load(qx + 32 * b)), Vector256.Create(HalfBits.Read(w) * dx[b]), acc0);
             acc1 = Vector256.FusedMultiplyAdd(SignedDot(Nibbles(w + 20), Vector256.Load(qx + 32 * b + 32)), Vector256.Create(HalfBits.Read(w + 18) * dx[b + 1]), acc1);
         }
@@ -60,6 +62,7 @@ internal static unsafe class QuantDot256<TDot> where TDot : struct, IInt8Dot
         Vector128<byte> low4 = Vector128.Create((byte)0x0F);
         for (int b = 0; b < blocks32; b++, w += 22)
         {
+            StreamPrefetch.Ahead(w, StreamPrefetch.LinesFor(22));
             Vector128<byte> packed = Vector128.Load(w + 6);
             (Vector128<byte> high0, Vector128<byte> high1) = QuantDequant.FifthBits(Unsafe.ReadUnaligned<uint>(w + 2));
             Vector256<byte> q = Vector256.Create(packed & low4 | high0, Vector128.ShiftRightLogical(packed, 4) | high1) - Vector256.Create((byte)16);
@@ -75,6 +78,7 @@ internal static unsafe class QuantDot256<TDot> where TDot : struct, IInt8Dot
         float* scale = stackalloc float[8];
         for (int sb = 0; sb < blocks32 / 8; sb++, w += 144)
         {
+            StreamPrefetch.Ahead(w, StreamPrefetch.LinesFor(144));
             // The 8 scales and 8 mins of the super-block at once: unpacked into bytes, widened to float and
             // multiplied by d × activation scale, so the inner loop only broadcasts one float per 32 values.
             (ulong scales, ulong minCodes) = UnpackQ4KScales(w + 4);
@@ -120,6 +124,7 @@ internal static unsafe class QuantDot256<TDot> where TDot : struct, IInt8Dot
         Vector256<byte> low4 = Vector256.Create((byte)0x0F), bits45 = Vector256.Create((byte)0x30);
         for (int sb = 0; sb < blocks32 / 8; sb++, w += 210)
         {
+            StreamPrefetch.Ahead(w, StreamPrefetch.LinesFor(210));
             float d = HalfBits.Read(w + 208);
             sbyte* sc = (sbyte*)(w + 192);
             float* s16 = sum16 + 16 * sb;
