@@ -33,6 +33,7 @@ if (sections.Contains("qcross")) QwenShapeBench.Crossover();
 if (sections.Contains("qcpu")) KernelCpuBench.Run();
 if (sections.Contains("pages")) StreamBench.Run();
 if (sections.Contains("hot")) StreamBench.Hot();
+if (sections.Contains("attn")) AttentionBench.Run();
 foreach (string section in sections)
 {
     // Q8_0 GMAC per CPU-second, one thread, m = 1…512 on the Qwen2.5-0.5B shapes (q8gemm or q8gemm:down, …).

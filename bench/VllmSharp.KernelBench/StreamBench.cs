@@ -94,3 +94,44 @@ internal static unsafe class StreamBench
         return new WeightMatrix((nint)data, DType.Q8_0, rows, cols);
     }
 }
+
+/// <summary>Decode attention alone: one query row over a 576-token context, llama-3.2-1b (32/8 heads) and qwen2.5-0.5b (14/2) shapes.</summary>
+internal static class AttentionBench
+{
+    public static void Run()
+    {
+        foreach ((string name, int heads, int kvHeads, int layers) in new[] { ("llama-3.2-1b", 32, 8, 16), ("qwen2.5-0.5b", 14, 2, 24) })
+        {
+            const int headDim = 64, blockSize = 16, context = 576;
+            int blocks = context / blockSize;
+            var rng = new Random(1);
+            float[][] k = new float[layers][], v = new float[layers][];
+            for (int l = 0; l < layers; l++)
+            {
+                k[l] = new float[blocks * kvHeads * blockSize * headDim];
+                v[l] = new float[k[l].Length];
+                for (int i = 0; i < k[l].Length; i++) { k[l][i] = rng.NextSingle() - 0.5f; v[l][i] = rng.NextSingle() - 0.5f; }
+            }
+            float[] q = new float[heads * headDim], o = new float[heads * headDim];
+            for (int i = 0; i < q.Length; i++) q[i] = rng.NextSingle() - 0.5f;
+            int[] start = { 0, 1 }, lens = { context }, table = Enumerable.Range(0, blocks).ToArray();
+            double Step()
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                for (int l = 0; l < layers; l++)
+                {
+                    var meta = new AttentionMetadata(start, lens, table, blocks, blockSize);
+                    PagedAttention.Forward(q, k[l], v[l], o, in meta, heads, kvHeads, headDim, 0.125f);
+                }
+                return Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            }
+            long w0 = Stopwatch.GetTimestamp();
+            while (Stopwatch.GetElapsedTime(w0).TotalSeconds < 0.6) Step();
+            var t = new double[101];
+            for (int i = 0; i < t.Length; i++) t[i] = Step();
+            Array.Sort(t);
+            double pairs = (double)layers * heads * context;
+            Console.WriteLine($"attention {name} decode, {context} keys, {layers} layers: {t[50] * 1e3:F3} ms per step (median), {t[50] / pairs * 1e9:F1} ns per (head, key); KV {2.0 * layers * kvHeads * context * headDim * 4 / 1e6:F1} MB");
+        }
+    }
+}

@@ -198,6 +198,13 @@ public static unsafe class PagedAttention
             return lo;
         }
 
+        /// <summary>Prefetches kv head kvHead's rows of the sequence's block blockIndex (nothing past lastBlock).</summary>
+        private readonly void PrefetchBlock(float* cache, int* blockTable, int blockIndex, int lastBlock, int kvHead)
+        {
+            if (blockIndex > lastBlock) return;
+            StreamPrefetch.Range(cache + ((long)blockTable[blockIndex] * NumKvHeads + kvHead) * BlockSize * HeadDim, (long)BlockSize * HeadDim * sizeof(float));
+        }
+
         // One query row for all `group` heads sharing kvHead: each key and value row is read once for the group.
         private readonly void AttendRow(float* q, float* output, int* blockTable, int kvHead, int position, int group, float* scratch)
         {
@@ -208,10 +215,15 @@ public static unsafe class PagedAttention
             float* acc = scratch + group * n;    // [group × headDim]
             float* sums = acc + group * headDim; // [group]
 
-            // Scores, walking the block table so the key rows of each block are read contiguously.
+            // Scores, walking the block table so the key rows of each block are read contiguously. A block's rows
+            // for one kv head are a few KiB between other heads' rows, which the hardware prefetchers do not follow
+            // (decode attention read its cache at ~17 GB/s): blocks are prefetched two ahead.
+            int lastBlock = position / BlockSize;
+            PrefetchBlock(K, blockTable, first / BlockSize + 1, lastBlock, kvHead);
             for (int pos = first; pos <= position;)
             {
                 int blockIndex = pos / BlockSize, offset = pos % BlockSize;
+                PrefetchBlock(K, blockTable, blockIndex + 2, lastBlock, kvHead);
                 int count = Math.Min(BlockSize - offset, position - pos + 1);
                 float* keys = K + (((long)blockTable[blockIndex] * NumKvHeads + kvHead) * BlockSize + offset) * headDim;
                 for (int h = 0; h < group; h++)
@@ -219,6 +231,8 @@ public static unsafe class PagedAttention
                 pos += count;
             }
 
+            PrefetchBlock(V, blockTable, first / BlockSize, lastBlock, kvHead);
+            PrefetchBlock(V, blockTable, first / BlockSize + 1, lastBlock, kvHead);
             for (int h = 0; h < group; h++)
             {
                 float* row = scores + h * n;
@@ -230,6 +244,7 @@ public static unsafe class PagedAttention
             {
                 int blockIndex = pos / BlockSize, offset = pos % BlockSize;
                 int count = Math.Min(BlockSize - offset, position - pos + 1);
+                PrefetchBlock(V, blockTable, blockIndex + 2, lastBlock, kvHead);
                 float* values = V + (((long)blockTable[blockIndex] * NumKvHeads + kvHead) * BlockSize + offset) * headDim;
                 for (int h = 0; h < group; h++)
                     AttentionKernels.WeightedSum(values, scores + h * n + (pos - first), count, headDim, acc + h * headDim);

@@ -28,6 +28,13 @@ internal static unsafe class StreamPrefetch
         if (lines > 4) Sse.Prefetch0(q + 256);
     }
 
+    /// <summary>Prefetches every 64-byte line of [p, p + bytes): a run the caller will read soon but that no stream leads into.</summary>
+    public static void Range(void* p, long bytes)
+    {
+        if (!Sse.IsSupported) return;
+        for (long o = 0; o < bytes; o += 64) Sse.Prefetch0((byte*)p + o);
+    }
+
     /// <summary>Cache lines that cover <paramref name="bytes"/> consumed per iteration (at most 5).</summary>
     public static int LinesFor(int bytes) => Math.Min(5, (bytes + 63) / 64);
 }
