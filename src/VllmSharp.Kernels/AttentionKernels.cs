@@ -5,9 +5,9 @@ namespace VllmSharp.Kernels;
 
 /// <summary>
 /// The two inner loops of <see cref="PagedAttention"/> over one run of contiguous cache rows (part of a block):
-/// q·k for several keys at once and the probability-weighted sum of value rows. Each kept the per-key call of a
-/// generic helper (a dot product with its own reduction, an acc load/store per value row) before, which cost more than
-/// the f32 cache reads at a 512-token context. Results are bitwise those of the helpers they replace:
+/// q·k for several keys at once and the probability-weighted sum of value rows. Before, every key went through a
+/// generic helper (a dot product with its own reduction; a load and store of the accumulator per value row), which
+/// cost more than reading the f32 cache at a 512-token context. Results are bitwise those of the helpers replaced:
 /// <see cref="ElementwiseSimd.Dot"/>'s two alternating accumulators per key, and one FMA per (key, lane) in key order.
 /// </summary>
 internal static unsafe class AttentionKernels
