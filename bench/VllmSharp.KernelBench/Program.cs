@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using VllmSharp.Kernels;
 using Limits = VllmSharp.Kernels.MachineLimits;
 
-// Kernel timing harness (Release): dotnet run -c Release --project bench/VllmSharp.KernelBench -- [limits|gemv|pool|crossover|gemm|tune|qwen[:mix]|qhot|qcross|qcpu|q8gemm[:shape]|q8tile|pages|hot]...
+// Kernel timing harness (Release): dotnet run -c Release --project bench/VllmSharp.KernelBench -- [limits|gemv|pool|crossover|gemm|tune|qwen[:mix]|qhot|qcross|qcpu|q8gemm[:shape]|q8tile|pages|hot|attn]...
 // Every figure is printed with its fraction of the limit measured in the same run.
 string[] sections = args.Length > 0 ? args : ["limits", "gemv", "pool", "crossover", "gemm"];
 int threads = WorkerPool.Shared.ThreadCount;
