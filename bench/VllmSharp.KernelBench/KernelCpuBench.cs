@@ -10,18 +10,6 @@ using VllmSharp.Kernels.Quant;
 /// </summary>
 internal static unsafe class KernelCpuBench
 {
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, out TimeSpec ts);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec { public long Seconds, Nanoseconds; }
-
-    private static double ThreadCpuSeconds()
-    {
-        _ = ClockGetTime(3 /* CLOCK_THREAD_CPUTIME_ID */, out TimeSpec ts);
-        return ts.Seconds + ts.Nanoseconds * 1e-9;
-    }
-
     public static void Run()
     {
         // QCPU_TYPES=Q6_K,Q4_K limits the run to those types (profiling one kernel).
@@ -72,9 +60,9 @@ internal static unsafe class KernelCpuBench
             double best = double.MaxValue;
             for (int rep = 0; rep < 7; rep++)
             {
-                double t0 = ThreadCpuSeconds();
+                double t0 = ThreadCpuClock.Seconds();
                 for (int i = 0; i < 40; i++) QuantMatMul.RowRange(kernel, w, rowBytes, 0, n, qx, dx, sums, blockSums, m, k, y, n);
-                best = Math.Min(best, (ThreadCpuSeconds() - t0) / 40);
+                best = Math.Min(best, (ThreadCpuClock.Seconds() - t0) / 40);
             }
             QuantMatMul.LegacyVnni = false;
             QuantMatMul.LegacyKQuant = false;

@@ -15,18 +15,6 @@ internal static unsafe class Q8GemmBench
 {
     private const int Hidden = 896, Kv = 128, Inter = 4864, Vocab = 151936;
 
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern int ClockGetTime(int clock, out TimeSpec ts);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec { public long Seconds, Nanoseconds; }
-
-    private static double ThreadCpuSeconds()
-    {
-        _ = ClockGetTime(3 /* CLOCK_THREAD_CPUTIME_ID */, out TimeSpec ts);
-        return ts.Seconds + ts.Nanoseconds * 1e-9;
-    }
-
     /// <param name="filter">"" = all shapes; otherwise a shape name prefix (qkv, o, gateup, down, head).</param>
     public static void Run(string filter)
     {
@@ -102,26 +90,26 @@ internal static unsafe class Q8GemmBench
                         double best = double.MaxValue;
                         for (int round = 0; round < 5; round++)
                         {
-                            double t0 = ThreadCpuSeconds();
+                            double t0 = ThreadCpuClock.Seconds();
                             for (int i = 0; i < 200; i++) Q8Gemm.RowRange((byte*)w.Data, w.Type.RowBytes(k), 0, n, act, py, n);
-                            best = Math.Min(best, (ThreadCpuSeconds() - t0) / 200);
+                            best = Math.Min(best, (ThreadCpuClock.Seconds() - t0) / 200);
                         }
                         double prep = double.MaxValue;
                         for (int round = 0; round < 5; round++)
                         {
-                            double t0 = ThreadCpuSeconds();
+                            double t0 = ThreadCpuClock.Seconds();
                             for (int i = 0; i < 200; i++)
                                 fixed (float* px = x)
                                     for (int row = 0; row < m; row++) // what MatMul does when every quantized weight is Q8_0
                                         ActivationQuantizer.Quantize(px + row * k, k, qx + row * k, dx + row * blocks, sums + row * blocks * 2, bs + row * blocks);
-                            prep = Math.Min(prep, (ThreadCpuSeconds() - t0) / 200);
+                            prep = Math.Min(prep, (ThreadCpuClock.Seconds() - t0) / 200);
                         }
                         double pack = double.MaxValue;
                         for (int round = 0; round < 5; round++)
                         {
-                            double t0 = ThreadCpuSeconds();
+                            double t0 = ThreadCpuClock.Seconds();
                             for (int i = 0; i < 200; i++) Q8GemmActivations.Pack(qx, dx, bs, m, k, codes, offsets, scales);
-                            pack = Math.Min(pack, (ThreadCpuSeconds() - t0) / 200);
+                            pack = Math.Min(pack, (ThreadCpuClock.Seconds() - t0) / 200);
                         }
                         Console.WriteLine($"Q8Gemm.RowRange only {n}x{k} m={m}: {(double)m * n * k / best / 1e9:F1} GMAC/CPU-s ({best * 1e6:F1} us); quantize {prep * 1e6:F1} us, pack {pack * 1e6:F1} us");
                     }
@@ -138,19 +126,19 @@ internal static unsafe class Q8GemmBench
         float[] x = new float[m * k], y = new float[m * n];
         for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
         // Warm-up long enough for tiered JIT to have promoted the kernels (30 calls, then a background recompile).
-        double w0 = ThreadCpuSeconds();
-        for (int i = 0; i < 35 && ThreadCpuSeconds() - w0 < 0.4; i++) MatMul.Forward(x, m, weights, y);
+        double w0 = ThreadCpuClock.Seconds();
+        for (int i = 0; i < 35 && ThreadCpuClock.Seconds() - w0 < 0.4; i++) MatMul.Forward(x, m, weights, y);
         Thread.Sleep(100);
         double best = double.MaxValue;
         for (int round = 0; round < 3; round++)
         {
             int calls = 0;
-            double t0 = ThreadCpuSeconds(), t;
+            double t0 = ThreadCpuClock.Seconds(), t;
             do
             {
                 MatMul.Forward(x, m, weights, y);
                 calls++;
-            } while ((t = ThreadCpuSeconds() - t0) < 0.06);
+            } while ((t = ThreadCpuClock.Seconds() - t0) < 0.06);
             best = Math.Min(best, t / calls);
         }
         return (double)m * n * k / best / 1e9;
@@ -164,9 +152,9 @@ internal static unsafe class Q8GemmBench
         int sink = 0;
         for (int round = 0; round < 4; round++)
         {
-            double t0 = ThreadCpuSeconds();
+            double t0 = ThreadCpuClock.Seconds();
             sink += VnniChains(iterations);
-            best = Math.Min(best, ThreadCpuSeconds() - t0);
+            best = Math.Min(best, ThreadCpuClock.Seconds() - t0);
         }
         if (sink == 42) Console.Write(""); // keeps the chains live
         return 12.0 * 32 * iterations / best / 1e9;
