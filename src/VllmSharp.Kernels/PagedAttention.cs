@@ -181,7 +181,8 @@ public static unsafe class PagedAttention
                 {
                     int position = seqLen - qLen + i;
                     long rowOffset = ((long)(qStart + i) * NumHeads + kvHead * group) * HeadDim;
-                    AttendRow(Q + rowOffset, Output + rowOffset, BlockTables + (long)s * MaxBlocksPerSeq, kvHead, position, group, pScratch);
+                    // Only the tile's first row prefetches: the rows after it read blocks that row just brought in.
+                    AttendRow(Q + rowOffset, Output + rowOffset, BlockTables + (long)s * MaxBlocksPerSeq, kvHead, position, group, pScratch, prefetch: i == firstRow);
                 }
             }
         }
@@ -198,7 +199,7 @@ public static unsafe class PagedAttention
             return lo;
         }
 
-        /// <summary>Prefetches kv head kvHead's rows of the sequence's block blockIndex (nothing past lastBlock).</summary>
+        /// <summary>Prefetches kv head kvHead's rows of the sequence's block blockIndex (nothing past lastBlock; −1: nothing).</summary>
         private readonly void PrefetchBlock(float* cache, int* blockTable, int blockIndex, int lastBlock, int kvHead)
         {
             if (blockIndex > lastBlock) return;
@@ -206,7 +207,7 @@ public static unsafe class PagedAttention
         }
 
         // One query row for all `group` heads sharing kvHead: each key and value row is read once for the group.
-        private readonly void AttendRow(float* q, float* output, int* blockTable, int kvHead, int position, int group, float* scratch)
+        private readonly void AttendRow(float* q, float* output, int* blockTable, int kvHead, int position, int group, float* scratch, bool prefetch)
         {
             int first = SlidingWindow > 0 ? Math.Max(0, position - SlidingWindow + 1) : 0;
             int n = position - first + 1;
@@ -218,12 +219,12 @@ public static unsafe class PagedAttention
             // Scores, walking the block table so the key rows of each block are read contiguously. A block's rows
             // for one kv head are a few KiB between other heads' rows, which the hardware prefetchers do not follow
             // (decode attention read its cache at ~17 GB/s): blocks are prefetched two ahead.
-            int lastBlock = position / BlockSize;
-            PrefetchBlock(K, blockTable, first / BlockSize + 1, lastBlock, kvHead);
+            int prefetchLast = prefetch ? position / BlockSize : -1; // the last block to prefetch (−1: none)
+            PrefetchBlock(K, blockTable, first / BlockSize + 1, prefetchLast, kvHead);
             for (int pos = first; pos <= position;)
             {
                 int blockIndex = pos / BlockSize, offset = pos % BlockSize;
-                PrefetchBlock(K, blockTable, blockIndex + 2, lastBlock, kvHead);
+                PrefetchBlock(K, blockTable, blockIndex + 2, prefetchLast, kvHead);
                 int count = Math.Min(BlockSize - offset, position - pos + 1);
                 float* keys = K + (((long)blockTable[blockIndex] * NumKvHeads + kvHead) * BlockSize + offset) * headDim;
                 for (int h = 0; h < group; h++)
@@ -231,8 +232,8 @@ public static unsafe class PagedAttention
                 pos += count;
             }
 
-            PrefetchBlock(V, blockTable, first / BlockSize, lastBlock, kvHead);
-            PrefetchBlock(V, blockTable, first / BlockSize + 1, lastBlock, kvHead);
+            PrefetchBlock(V, blockTable, first / BlockSize, prefetchLast, kvHead);
+            PrefetchBlock(V, blockTable, first / BlockSize + 1, prefetchLast, kvHead);
             for (int h = 0; h < group; h++)
             {
                 float* row = scores + h * n;
@@ -244,7 +245,7 @@ public static unsafe class PagedAttention
             {
                 int blockIndex = pos / BlockSize, offset = pos % BlockSize;
                 int count = Math.Min(BlockSize - offset, position - pos + 1);
-                PrefetchBlock(V, blockTable, blockIndex + 2, lastBlock, kvHead);
+                PrefetchBlock(V, blockTable, blockIndex + 2, prefetchLast, kvHead);
                 float* values = V + (((long)blockTable[blockIndex] * NumKvHeads + kvHead) * BlockSize + offset) * headDim;
                 for (int h = 0; h < group; h++)
                     AttentionKernels.WeightedSum(values, scores + h * n + (pos - first), count, headDim, acc + h * headDim);
