@@ -83,15 +83,7 @@ internal static unsafe class QuantDotK
     private static void Q6Row(Vector512<byte> q0, Vector512<byte> q1, Vector512<byte> q2, Vector512<byte> q3,
         Vector512<short> c0, Vector512<short> c1, Vector512<short> c2, Vector512<short> c3, Vector256<short> sc,
         sbyte* a, short* sums, float d, ref Vector512<float> f, ref Vector256<float> g)
-    {
-        Vector512<int> p = (Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q0, Vector512.Load(a)), c0)
-            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q1, Vector512.Load(a + 64)), c1))
-            + (Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q2, Vector512.Load(a + 128)), c2)
-            + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q3, Vector512.Load(a + 192)), c3));
-        f = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(p), Vector512.Create(d), f);
-        Vector256<int> offset = Avx2.MultiplyAddAdjacent(Vector256.Load(sums), sc);
-        g = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(offset), Vector256.Create(32 * d), g);
-    }
+        => SuperBlockRow(q0, q1, q2, q3, c0, c1, c2, c3, sc, a, sums, d, 32 * d, ref f, ref g);
 
     /// <summary>
     /// One Q4_K weight row against TM activation rows (codes in <see cref="Q8KActivations.Q4KOrder"/>): each 64-byte
@@ -152,10 +144,10 @@ internal static unsafe class QuantDotK
         Vector512<short> c0 = Avx512BW.PermuteVar32x16(sm, idx0), c1 = Avx512BW.PermuteVar32x16(sm, idx1);
         Vector512<short> c2 = Avx512BW.PermuteVar32x16(sm, idx2), c3 = Avx512BW.PermuteVar32x16(sm, idx3);
         int o = 256 * b;
-        Q4Row(q0, q1, q2, q3, c0, c1, c2, c3, mn2, a0 + o, s0 + 16 * m * b, dw * d0[b], dmin * d0[b], ref f0, ref g0);
-        if (TM.Value > 1) Q4Row(q0, q1, q2, q3, c0, c1, c2, c3, mn2, a0 + cols + o, s0 + 16 * m * b + 16, dw * d0[nb + b], dmin * d0[nb + b], ref f1, ref g1);
-        if (TM.Value > 2) Q4Row(q0, q1, q2, q3, c0, c1, c2, c3, mn2, a0 + 2 * cols + o, s0 + 16 * m * b + 32, dw * d0[2 * nb + b], dmin * d0[2 * nb + b], ref f2, ref g2);
-        if (TM.Value > 3) Q4Row(q0, q1, q2, q3, c0, c1, c2, c3, mn2, a0 + 3 * cols + o, s0 + 16 * m * b + 48, dw * d0[3 * nb + b], dmin * d0[3 * nb + b], ref f3, ref g3);
+        SuperBlockRow(q0, q1, q2, q3, c0, c1, c2, c3, mn2, a0 + o, s0 + 16 * m * b, dw * d0[b], dmin * d0[b], ref f0, ref g0);
+        if (TM.Value > 1) SuperBlockRow(q0, q1, q2, q3, c0, c1, c2, c3, mn2, a0 + cols + o, s0 + 16 * m * b + 16, dw * d0[nb + b], dmin * d0[nb + b], ref f1, ref g1);
+        if (TM.Value > 2) SuperBlockRow(q0, q1, q2, q3, c0, c1, c2, c3, mn2, a0 + 2 * cols + o, s0 + 16 * m * b + 32, dw * d0[2 * nb + b], dmin * d0[2 * nb + b], ref f2, ref g2);
+        if (TM.Value > 3) SuperBlockRow(q0, q1, q2, q3, c0, c1, c2, c3, mn2, a0 + 3 * cols + o, s0 + 16 * m * b + 48, dw * d0[3 * nb + b], dmin * d0[3 * nb + b], ref f3, ref g3);
     }
 
     /// <summary>
@@ -179,19 +171,23 @@ internal static unsafe class QuantDotK
         return (scalesMins, minsTwice, HalvesToSingle(h));
     }
 
-    /// <summary>d_w·d_a·Σ_j sc_j·(Σ q·a) into f and dmin·d_a·Σ_j m_j·(Σ a) into g, both from exact int32 sums.</summary>
+    /// <summary>
+    /// One K-quant super-block against one activation row: d·Σ_j c_j·(Σ q·a) into f (the codes' dot, scales c per
+    /// 16-bit lane) and offsetScale·Σ_j w_j·(Σ a) into g (the codes' offset: Q4_K's mins with dmin·d_a, Q6_K's scales
+    /// with 32·d), both from exact int32 sums.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Q4Row(Vector512<byte> q0, Vector512<byte> q1, Vector512<byte> q2, Vector512<byte> q3,
-        Vector512<short> c0, Vector512<short> c1, Vector512<short> c2, Vector512<short> c3, Vector256<short> mins,
-        sbyte* a, short* sums, float d, float dmin, ref Vector512<float> f, ref Vector256<float> g)
+    private static void SuperBlockRow(Vector512<byte> q0, Vector512<byte> q1, Vector512<byte> q2, Vector512<byte> q3,
+        Vector512<short> c0, Vector512<short> c1, Vector512<short> c2, Vector512<short> c3, Vector256<short> offsetWeights,
+        sbyte* a, short* sums, float d, float offsetScale, ref Vector512<float> f, ref Vector256<float> g)
     {
         Vector512<int> p = (Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q0, Vector512.Load(a)), c0)
             + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q1, Vector512.Load(a + 64)), c1))
             + (Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q2, Vector512.Load(a + 128)), c2)
             + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q3, Vector512.Load(a + 192)), c3));
         f = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(p), Vector512.Create(d), f);
-        Vector256<int> offset = Avx2.MultiplyAddAdjacent(Vector256.Load(sums), mins);
-        g = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(offset), Vector256.Create(dmin), g);
+        Vector256<int> offset = Avx2.MultiplyAddAdjacent(Vector256.Load(sums), offsetWeights);
+        g = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(offset), Vector256.Create(offsetScale), g);
     }
 
     /// <summary>Σ f − Σ g with one horizontal reduction (the two took ~36 instructions per row, ~10 % of a 2048-wide row).</summary>
