@@ -32,14 +32,9 @@ public sealed unsafe class QuantDotKTests
     public void RowRange_Q8KActivations_MatchesScalarTwin(QuantType type, int cols, int m)
     {
         if (!QuantDotK.IsSupported) return; // the DOTNET_EnableAVX512F=0 run covers machines without it
-        var rng = new Random(700 + cols + 10 * m + (int)type);
         const int rows = 13;
-        byte[] w = QuantTestData.Quantize(QuantTestData.Weights(rng, rows * cols), type);
-        float[] deq = new float[rows * cols];
-        ReferenceQuant.Dequantize(w, type, deq);
-        float[] x = QuantTestData.Activations(rng, m * cols);
-        using var act = new Activations(x, m, cols);
-        float[] y = RowRange(type, w, rows, cols, act, m);
+        using KernelCase run = RunKernel(type, cols, m, rows, seed: 700 + cols + 10 * m + (int)type);
+        (byte[] w, float[] deq, _, Activations act, float[] y) = run;
         long rowBytes = QuantFormat.RowBytes(type, cols);
         fixed (byte* pw = w)
         {
@@ -69,14 +64,9 @@ public sealed unsafe class QuantDotKTests
     public void RowRange_ExactActivations_ErrorWithinQ8KRoundingBound(QuantType type, int cols, int m)
     {
         if (!QuantDotK.IsSupported) return;
-        var rng = new Random(800 + cols + 10 * m + (int)type);
         const int rows = 11;
-        byte[] w = QuantTestData.Quantize(QuantTestData.Weights(rng, rows * cols), type);
-        float[] deq = new float[rows * cols];
-        ReferenceQuant.Dequantize(w, type, deq);
-        float[] x = QuantTestData.Activations(rng, m * cols);
-        using var act = new Activations(x, m, cols);
-        float[] y = RowRange(type, w, rows, cols, act, m);
+        using KernelCase run = RunKernel(type, cols, m, rows, seed: 800 + cols + 10 * m + (int)type);
+        (_, float[] deq, float[] x, _, float[] y) = run;
         for (int i = 0; i < m; i++)
             for (int r = 0; r < rows; r++)
             {
@@ -148,6 +138,23 @@ public sealed unsafe class QuantDotKTests
                     Assert.Equal(legacy, y[i * rows + r]);
                 }
         }
+    }
+
+    /// <summary>Seeded weights (quantized and dequantized), activations, their quantized forms, and the kernel's y.</summary>
+    private sealed record KernelCase(byte[] Weights, float[] Dequantized, float[] X, Activations Act, float[] Y) : IDisposable
+    {
+        public void Dispose() => Act.Dispose();
+    }
+
+    private static KernelCase RunKernel(QuantType type, int cols, int m, int rows, int seed)
+    {
+        var rng = new Random(seed);
+        byte[] w = QuantTestData.Quantize(QuantTestData.Weights(rng, rows * cols), type);
+        float[] deq = new float[rows * cols];
+        ReferenceQuant.Dequantize(w, type, deq);
+        float[] x = QuantTestData.Activations(rng, m * cols);
+        var act = new Activations(x, m, cols);
+        return new KernelCase(w, deq, x, act, RowRange(type, w, rows, cols, act, m));
     }
 
     private static float[] RowRange(QuantType type, byte[] w, int rows, int cols, Activations act, int m)
